@@ -1,0 +1,329 @@
+"""Cosine (inner-product) vector index: hnswlib HNSW or exact numpy search.
+
+Vectors are L2-normalized float32 rows; scores are dot products (cosine).
+Saved as ``name.hnsw`` (hnswlib) or ``name.npy`` (exact) plus a ``name.json``
+sidecar holding the parameters hnswlib does not persist (notably ``ef``), the
+caller's ``meta`` (bundle / taxonomy hashes) and a sha256 per data file.
+Never pickle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workvec.errors import InputError, LabelIndexError
+
+AUTO_EXACT_BELOW = 20_000  # "auto" mode: exact search below this many rows, HNSW above
+FORMAT = 1
+_CHUNK_SCORE_BYTES = 256 * 2**20  # exact mode: at most ~256 MB of scores per chunk
+_ADD_CHUNK = 8192  # rows per hnswlib add_items call (progress granularity)
+_MODES = ("hnsw", "exact", "auto")
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """How to build / search an index. ``threads`` is passed to hnswlib explicitly."""
+
+    mode: str = "auto"
+    M: int = 32
+    ef_construction: int = 200
+    ef: int = 128
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in _MODES:
+            raise InputError(f"IndexSpec.mode must be one of {_MODES}, got {self.mode!r}")
+        for name in ("M", "ef_construction", "ef", "threads"):
+            v = getattr(self, name)
+            if not _is_int(v) or v <= 0:
+                raise InputError(f"IndexSpec.{name} must be a positive int, got {v!r}")
+
+
+def _normalize(x: np.ndarray, what: str) -> np.ndarray:
+    """Finite-checked, C-contiguous float32 copy with unit rows (zero rows stay zero)."""
+    x = np.array(x, dtype=np.float32, order="C", copy=True)
+    if not np.isfinite(x).all():
+        raise InputError(f"{what} contain NaN or inf values")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _sort_topk(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each row by descending score, ties by ascending id."""
+    order = np.lexsort((ids, -scores), axis=-1)
+    return np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
+
+
+class VectorIndex:
+    """Inner-product search over L2-normalized float32 vectors (cosine)."""
+
+    def __init__(self, vectors: np.ndarray, spec: IndexSpec, meta: dict, hnsw: object | None) -> None:
+        """Internal: use :meth:`build` or :meth:`load`."""
+        vectors.flags.writeable = False
+        self._vectors = vectors
+        self._spec = spec
+        self._meta = meta
+        self._hnsw = hnsw
+        self._lock = threading.RLock()  # hnswlib must not add while querying; set_ef is global state
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, vectors: np.ndarray, spec: IndexSpec = IndexSpec(), meta: dict | None = None,
+              progress: bool = False) -> "VectorIndex":
+        """Normalize ``vectors`` (n, d) and index them; "auto" picks exact below AUTO_EXACT_BELOW rows."""
+        arr = np.asarray(vectors)
+        if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
+            raise InputError(f"vectors must be a non-empty (n, d) array, got shape {arr.shape}")
+        meta = cls._check_meta(meta)
+        data = _normalize(arr, "vectors")
+        mode = spec.mode
+        if mode == "auto":
+            mode = "exact" if data.shape[0] < AUTO_EXACT_BELOW else "hnsw"
+        spec = IndexSpec(mode, spec.M, spec.ef_construction, spec.ef, spec.threads)
+        hnsw = cls._new_hnsw(data, spec, progress) if mode == "hnsw" else None
+        return cls(data, spec, meta, hnsw)
+
+    @staticmethod
+    def _check_meta(meta: dict | None) -> dict:
+        try:
+            return json.loads(json.dumps(dict(meta or {})))  # JSON round trip: what load will see
+        except (TypeError, ValueError) as e:
+            raise InputError(f"index meta must be JSON-serializable: {e}") from e
+
+    @staticmethod
+    def _new_hnsw(data: np.ndarray, spec: IndexSpec, progress: bool) -> object:
+        import hnswlib
+
+        n, d = data.shape
+        index = hnswlib.Index(space="ip", dim=d)
+        index.init_index(max_elements=n, ef_construction=spec.ef_construction, M=spec.M)
+        index.set_num_threads(spec.threads)
+        VectorIndex._add_chunks(index, data, 0, spec.threads, progress)
+        index.set_ef(spec.ef)
+        return index
+
+    @staticmethod
+    def _add_chunks(index: object, data: np.ndarray, start: int, threads: int, progress: bool) -> None:
+        bar = None
+        if progress:
+            try:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(data), desc="indexing", unit="vec")
+            except ImportError:
+                bar = None
+        try:
+            for i in range(0, len(data), _ADD_CHUNK):
+                chunk = data[i:i + _ADD_CHUNK]
+                ids = np.arange(start + i, start + i + len(chunk), dtype=np.int64)
+                index.add_items(chunk, ids, num_threads=threads)
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def add(self, vectors: np.ndarray, progress: bool = False) -> np.ndarray:
+        """Append rows (normalized); returns their ids. Blocks while a query runs."""
+        arr = np.asarray(vectors)
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != self.dim:
+            raise InputError(f"added vectors must have dimension {self.dim}, got shape {arr.shape}")
+        data = _normalize(arr, "vectors")
+        with self._lock:
+            start = self.count
+            if self._hnsw is not None:
+                self._hnsw.resize_index(start + len(data))
+                self._add_chunks(self._hnsw, data, start, self._spec.threads, progress)
+            vecs = np.concatenate([self._vectors, data])
+            vecs.flags.writeable = False
+            self._vectors = vecs
+            return np.arange(start, start + len(data), dtype=np.int64)
+
+    # ------------------------------------------------------------- properties
+    @property
+    def mode(self) -> str:
+        return self._spec.mode
+
+    @property
+    def dim(self) -> int:
+        return int(self._vectors.shape[1])
+
+    @property
+    def count(self) -> int:
+        return int(self._vectors.shape[0])
+
+    @property
+    def meta(self) -> dict:
+        return json.loads(json.dumps(self._meta))
+
+    @property
+    def spec(self) -> IndexSpec:
+        return self._spec
+
+    def vectors(self) -> np.ndarray:
+        """The stored normalized float32 vectors (read-only view, no copy)."""
+        return self._vectors
+
+    # ------------------------------------------------------------------ query
+    def query(self, queries: np.ndarray, k: int, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k by cosine: (ids int64 (q, k'), scores float32 (q, k')), k' = min(k, count).
+
+        ``ef`` (hnsw only) defaults to the spec's; an ef below k' is raised to k' silently.
+        HNSW scores are recomputed exactly from the stored vectors.
+        """
+        if not _is_int(k) or k <= 0:
+            raise InputError(f"k must be a positive int, got {k!r}")
+        if ef is not None and (not _is_int(ef) or ef <= 0):
+            raise InputError(f"ef must be a positive int, got {ef!r}")
+        q = np.asarray(queries)
+        if q.ndim == 1:
+            q = q[None, :]
+        if q.ndim != 2:
+            raise InputError(f"queries must be (q, d) or (d,), got shape {np.shape(queries)}")
+        if q.shape[1] != self.dim:
+            raise InputError(f"query dimension {q.shape[1]} does not match index dimension {self.dim}")
+        q = _normalize(q, "queries")
+        with self._lock:
+            kk = min(int(k), self.count)
+            if self._hnsw is None or len(q) == 0:
+                return self._exact(q, kk)
+            return self._hnsw_query(q, kk, max(int(ef or self._spec.ef), kk))
+
+    def _exact(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        n = self.count
+        ids = np.empty((len(q), k), np.int64)
+        scores = np.empty((len(q), k), np.float32)
+        step = max(1, _CHUNK_SCORE_BYTES // (4 * n))
+        for i in range(0, len(q), step):
+            s = q[i:i + step] @ self._vectors.T
+            if k < n:
+                part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+            else:
+                part = np.broadcast_to(np.arange(n), s.shape)
+            top_i, top_s = _sort_topk(part.astype(np.int64), np.take_along_axis(s, part, 1))
+            ids[i:i + step], scores[i:i + step] = top_i, top_s
+        return ids, scores
+
+    def _hnsw_query(self, q: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray]:
+        labels = None
+        for attempt_ef in dict.fromkeys((ef, min(max(4 * ef, 2 * k), max(self.count, ef)))):
+            try:
+                self._hnsw.set_ef(attempt_ef)
+                labels, _ = self._hnsw.knn_query(q, k=k, num_threads=self._spec.threads)
+                break
+            except RuntimeError:  # "Cannot return the results in a contiguous 2D array"
+                continue
+            finally:
+                self._hnsw.set_ef(self._spec.ef)
+        if labels is None:
+            return self._exact(q, k)  # graph could not yield k results: exact is always correct
+        ids = np.asarray(labels, dtype=np.int64)
+        scores = np.empty(ids.shape, np.float32)
+        for j in range(ids.shape[1]):  # exact re-score, O(q * d) memory per step
+            scores[:, j] = np.einsum("qd,qd->q", q, self._vectors[ids[:, j]])
+        return _sort_topk(ids, scores)
+
+    # -------------------------------------------------------------- save/load
+    def save(self, directory: Path, name: str) -> None:
+        """Write ``name.hnsw`` or ``name.npy`` then the ``name.json`` sidecar (atomically)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        fname = f"{name}.{'hnsw' if self._hnsw is not None else 'npy'}"
+        tmp = directory / (fname + ".tmp")
+        with self._lock:
+            if self._hnsw is not None:
+                self._hnsw.save_index(str(tmp))
+            else:
+                with open(tmp, "wb") as f:
+                    np.save(f, self._vectors, allow_pickle=False)
+            os.replace(tmp, directory / fname)
+            s = self._spec
+            side = {"format": FORMAT, "mode": self.mode, "dim": self.dim, "count": self.count,
+                    "space": "ip", "M": s.M, "ef_construction": s.ef_construction, "ef": s.ef,
+                    "meta": self._meta, "sha256": {fname: _sha256(directory / fname)}}
+            tmp = directory / f"{name}.json.tmp"
+            tmp.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            os.replace(tmp, directory / f"{name}.json")
+
+    @classmethod
+    def load(cls, directory: Path, name: str, expect_meta: dict | None = None,
+             threads: int = 1) -> "VectorIndex":
+        """Load and verify an index; LabelIndexError if missing, altered or built for other inputs."""
+        directory = Path(directory)
+        hint = "build it with VectorIndex.build(vectors, spec, meta).save(directory, name)"
+        if not directory.is_dir():
+            raise LabelIndexError(f"label index directory {directory} does not exist; {hint}")
+        side_path = directory / f"{name}.json"
+        if not side_path.is_file():
+            raise LabelIndexError(f"label index sidecar {side_path} is missing; {hint}")
+        try:
+            side = json.loads(side_path.read_text(encoding="utf-8"))
+            mode, dim, count = side["mode"], int(side["dim"]), int(side["count"])
+            spec = IndexSpec(mode, int(side["M"]), int(side["ef_construction"]), int(side["ef"]),
+                             threads)
+            saved_meta, hashes = side["meta"], dict(side["sha256"])
+            ok = side["format"] == FORMAT and side["space"] == "ip" and mode != "auto"
+        except (ValueError, KeyError, TypeError, InputError, UnicodeDecodeError) as e:
+            raise LabelIndexError(f"label index sidecar {side_path} is corrupt ({e}); "
+                                  f"delete {directory} and rebuild the index") from e
+        if not ok or not isinstance(saved_meta, dict):
+            raise LabelIndexError(f"label index sidecar {side_path} has an unsupported format "
+                                  f"(format={side.get('format')!r}, space={side.get('space')!r}); "
+                                  f"delete {directory} and rebuild the index")
+        for key, want in cls._check_meta(expect_meta).items():
+            if saved_meta.get(key, "<absent>") != want:
+                raise LabelIndexError(
+                    f"label index {directory / name} is stale: meta[{key!r}] is "
+                    f"{saved_meta.get(key, '<absent>')!r} in the index but {want!r} expected; "
+                    f"rebuild the index (e.g. pass rebuild=True / delete the directory {directory})")
+        fname = f"{name}.{'hnsw' if mode == 'hnsw' else 'npy'}"
+        path = directory / fname
+        if fname not in hashes:
+            raise LabelIndexError(f"label index sidecar {side_path} lists no sha256 for {fname}; rebuild it")
+        if not path.is_file():
+            raise LabelIndexError(f"label index file {path} is missing; delete {directory} and rebuild it")
+        if _sha256(path) != hashes[fname]:
+            raise LabelIndexError(f"label index file {path} was altered or truncated (sha256 mismatch); "
+                                  f"delete {directory} and rebuild the index")
+        try:
+            if mode == "hnsw":
+                import hnswlib
+
+                hnsw = hnswlib.Index(space="ip", dim=dim)
+                hnsw.load_index(str(path), max_elements=count)
+                if hnsw.get_current_count() != count:
+                    raise ValueError(f"holds {hnsw.get_current_count()} items, sidecar says {count}")
+                hnsw.set_ef(spec.ef)  # hnswlib does not persist ef
+                hnsw.set_num_threads(threads)
+                vecs = np.ascontiguousarray(hnsw.get_items(np.arange(count), return_type="numpy"),
+                                            dtype=np.float32)
+            else:
+                hnsw, vecs = None, np.load(path, allow_pickle=False)
+            if vecs.shape != (count, dim) or vecs.dtype != np.float32:
+                raise ValueError(f"holds {vecs.dtype} {vecs.shape}, sidecar says float32 {(count, dim)}")
+        except (ValueError, RuntimeError, OSError) as e:
+            raise LabelIndexError(f"label index file {path} is unreadable ({e}); "
+                                  f"delete {directory} and rebuild the index") from e
+        return cls(vecs, spec, saved_meta, hnsw)
