@@ -1,0 +1,140 @@
+"""`export_bundle`: model -> fp32 + int8 ONNX bundle, admitted only through the parity gate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from workvec.errors import ExportError, ParityError
+from workvec.export import graph, parity, quantize, reference, source
+from workvec.runtime.encoder import Encoder
+from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
+
+# Tried in order until one clears the bar: all MatMuls, then the FFN down-projections
+# (post-GELU activations have outliers) kept fp32, then unsigned weights on top.
+FFN_DOWN = r"layer\.\d+/output/dense/"
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """Everything `workvec export` was asked to do."""
+
+    model: str
+    kind: str
+    out: Path
+    branch: str | None = None
+    quantize: str = "auto"
+    max_seq_length: int | None = None
+    bar: parity.Thresholds = parity.Thresholds()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("title", "skill"):
+            raise ExportError(f"--kind {self.kind!r} must be 'title' or 'skill'")
+        quantize.preset_spec(self.quantize)  # validates the preset name
+
+
+def quant_ladder(preset: str) -> list[quantize.QuantSpec]:
+    """The int8 settings to try, fastest first."""
+    base = quantize.preset_spec(preset)
+    if base.preset == "none":
+        return []
+    return [base, replace(base, exclude=(FFN_DOWN,)), replace(base, exclude=(FFN_DOWN,), weight_type="QUInt8")]
+
+
+def _write_tokenizer(model: Any, path: Path, max_len: int) -> int:
+    """Save the fast tokenizer with padding off and truncation at `max_len`; return the pad id."""
+    backend = getattr(model.tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        raise ExportError("the model's tokenizer has no fast (tokenizers) version; workvec needs tokenizer.json")
+    tok = type(backend).from_str(backend.to_str())
+    tok.no_padding()
+    tok.enable_truncation(max_length=max_len)
+    tok.save(str(path))
+    return int(model.tokenizer.pad_token_id or 0)
+
+
+def _manifest(req: ExportRequest, src: source.ModelSource, spec: graph.GraphSpec, dim: dict[str, int], pad_id: int,
+              work: Path, quant: dict[str, Any], report: dict[str, Any]) -> Manifest:
+    files = {p.name: file_record(p) for p in sorted(work.iterdir()) if p.name != MANIFEST_NAME}
+    return Manifest(
+        kind=req.kind, source=src.to_json(), branch=spec.branch, outputs=dim, max_seq_length=src.max_seq_length,
+        pooling=spec.pooling, normalize=spec.normalize, opset=graph.OPSET, quantization=quant, files=files,
+        parity=report, pad_id=pad_id, extra={"inputs": list(spec.inputs), "head": list(spec.head)},
+    )
+
+
+def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Manifest:
+    """Export, quantize and gate; on success `req.out` holds the bundle, on failure nothing usable is left."""
+    started = time.perf_counter()
+    src = source.resolve(req.model, req.max_seq_length)
+    _check_out(req.out)
+    log(f"loading {src.spec} ({' -> '.join(src.module_types)}), max_seq_length={src.max_seq_length}")
+    model = graph.load_model(src)
+    module, spec = graph.build(model, req.kind, req.branch)
+    probes, labels = parity.probe_texts(), parity.label_texts()
+    log(f"reference: sentence-transformers on {len(probes)} probes and {len(labels)} ESCO labels")
+    ref = reference.reference(model, req.kind, spec.branch, probes, labels)
+    dims = {"sentence_embedding": int(ref.probes.shape[1])}
+    if ref.tokens is not None:
+        dims["token_embeddings"] = int(ref.tokens[0].shape[1])
+    work = Path(tempfile.mkdtemp(prefix=".workvec-export-", dir=req.out.parent))
+    try:
+        graph.export_onnx(module, spec, model.tokenizer, work / MODEL_FILES["fp32"])
+        pad_id = _write_tokenizer(model, work / TOKENIZER_FILE, src.max_seq_length)
+        report: dict[str, Any] = {"probes": len(probes), "labels": len(labels), "bar": parity.bar_json(req.bar)}
+        build = lambda quant: _manifest(req, src, spec, dims, pad_id, work, quant, report)  # noqa: E731
+        build({"preset": "none"}).write(work)
+        report["fp32"] = parity.measure(ref, Encoder.load(work, "fp32", "cpu", verify=False), probes, labels)
+        failures = parity.fp32_failures(report["fp32"], req.bar)
+        quant: dict[str, Any] = {"preset": "none"}
+        if not failures:
+            quant, failures = _gate_int8(req, ref, work, probes, labels, report, build, log)
+        if failures:
+            raise ParityError("parity gate failed: " + "; ".join(failures), report)
+        report["seconds"] = round(time.perf_counter() - started, 1)
+        manifest = build(quant)
+        manifest.write(work)
+        _install(work, req.out)
+        return read_manifest(req.out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _gate_int8(req, ref, work, probes, labels, report, build, log) -> tuple[dict[str, Any], list[str]]:
+    """Quantize down the ladder until one setting clears the bar; record every attempt."""
+    attempts: list[dict[str, Any]] = []
+    report["int8_attempts"] = attempts
+    failures: list[str] = []
+    for spec in quant_ladder(req.quantize):
+        quantize.quantize(work / MODEL_FILES["fp32"], work / MODEL_FILES["int8"], spec)
+        build(spec.to_json()).write(work)
+        stats = parity.measure(ref, Encoder.load(work, "int8", "cpu", verify=False), probes, labels)
+        failures = parity.int8_failures(stats, req.bar)
+        attempts.append({"quantization": spec.to_json(), **stats, "passed": not failures})
+        log(f"int8 {spec.preset} exclude={list(spec.exclude)} {spec.weight_type}: " + json.dumps(
+            {k: round(v, 5) for k, v in stats.items()}) + (" ok" if not failures else " miss"))
+        if not failures:
+            report["int8"] = stats
+            return spec.to_json(), []
+    (work / MODEL_FILES["int8"]).unlink(missing_ok=True)
+    return {"preset": "none"}, failures
+
+
+def _check_out(out: Path) -> None:
+    """Refuse to overwrite a directory that is not a workvec bundle."""
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MANIFEST_NAME).is_file())):
+        raise ExportError(f"--out {out} exists and is not a workvec bundle; choose an empty or new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _install(work: Path, out: Path) -> None:
+    """Move the finished bundle into place, replacing an older bundle at `out`."""
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.move(str(work), str(out))
+    work.mkdir()  # the caller's cleanup expects it

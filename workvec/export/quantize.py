@@ -1,0 +1,90 @@
+"""Dynamic int8 quantization presets (optimum's names) applied with onnxruntime.quantization."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from workvec.errors import ExportError
+
+PRESETS = ("auto", "avx2", "avx512", "avx512_vnni", "arm64", "none")
+
+
+@dataclass(frozen=True)
+class QuantSpec:
+    """One dynamic-quantization setting: what gets recorded in the manifest."""
+
+    preset: str
+    weight_type: str = "QInt8"
+    per_channel: bool = True
+    reduce_range: bool = False
+    op_types: tuple[str, ...] = ("MatMul",)
+    exclude: tuple[str, ...] = ()  # regexes over node names kept in fp32
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ExportError(f"--quantize {self.preset!r} is not one of {PRESETS}")
+        if self.weight_type not in ("QInt8", "QUInt8"):
+            raise ExportError(f"weight_type {self.weight_type!r} must be QInt8 or QUInt8")
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest's `quantization` record."""
+        return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude), "mode": "dynamic", "activations": "QUInt8"}
+
+
+def cpu_flags() -> set[str]:
+    """This CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("flags", "Features")):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def auto_preset(flags: set[str] | None = None, machine: str | None = None) -> str:
+    """The preset matching this CPU: arm64, avx512_vnni, avx512 or avx2."""
+    machine = (machine or platform.machine()).lower()
+    if machine in ("arm64", "aarch64"):
+        return "arm64"
+    flags = cpu_flags() if flags is None else flags
+    if "avx512_vnni" in flags or "avx512vnni" in flags:
+        return "avx512_vnni"
+    if "avx512f" in flags:
+        return "avx512"
+    return "avx2"
+
+
+def preset_spec(preset: str) -> QuantSpec:
+    """Map a preset name (`auto` resolved for this CPU) to its setting: per-channel signed int8 weights."""
+    if preset not in PRESETS:
+        raise ExportError(f"--quantize {preset!r} is not one of {PRESETS}")
+    return QuantSpec(preset=auto_preset() if preset == "auto" else preset)
+
+
+def quantize(src: Path, dst: Path, spec: QuantSpec) -> None:
+    """Write the dynamically quantized copy of `src` to `dst`."""
+    import re
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    names = [n.name for n in onnx.load(str(src), load_external_data=False).graph.node]
+    keep = [n for n in names if any(re.search(p, n) for p in spec.exclude)]
+    try:
+        quantize_dynamic(
+            model_input=str(src),
+            model_output=str(dst),
+            op_types_to_quantize=list(spec.op_types),
+            per_channel=spec.per_channel,
+            reduce_range=spec.reduce_range,
+            weight_type=getattr(QuantType, spec.weight_type),
+            nodes_to_exclude=keep,
+            extra_options={"MatMulConstBOnly": True},
+        )
+    except Exception as exc:
+        raise ExportError(f"onnxruntime could not quantize {src.name}: {type(exc).__name__}: {exc}") from exc

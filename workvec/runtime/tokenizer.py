@@ -1,0 +1,70 @@
+"""Tokenizer loading and length-sorted, per-batch padding (the one place that does it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from workvec.errors import BundleError
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One padded batch: row `i` holds the text at `order[i]` of the caller's list."""
+
+    order: np.ndarray
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    lengths: np.ndarray
+
+
+def load_tokenizer(path: Path, max_length: int) -> Tokenizer:
+    """Load `tokenizer.json` with padding off and truncation at `max_length` tokens."""
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises bare Exception subclasses
+        raise BundleError(f"cannot read tokenizer {path}: {exc}; re-export the bundle") from exc
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """A list copy of `texts`, with a TypeError naming the first non-string item."""
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of strings, not one string; wrap it: [text]")
+    out = list(texts)
+    for i, text in enumerate(out):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, not str; convert or drop it")
+    return out
+
+
+def iter_batches(tokenizer: Tokenizer, texts: list[str], batch_size: int, pad_id: int) -> Iterator[Batch]:
+    """Tokenize, sort by length, and yield padded batches (padding only up to each batch's longest text)."""
+    encodings = tokenizer.encode_batch(texts, add_special_tokens=True)
+    lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+    order = np.argsort(-lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        width = int(lengths[idx[0]])
+        ids = np.full((len(idx), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            n = int(lengths[i])
+            ids[row, :n] = encodings[i].ids
+            mask[row, :n] = 1
+        yield Batch(order=idx, input_ids=ids, attention_mask=mask, lengths=lengths[idx])
+
+
+def count_truncated(tokenizer: Tokenizer, texts: list[str], max_length: int) -> int:
+    """How many texts exceed `max_length` tokens (and are therefore truncated)."""
+    tokenizer.no_truncation()
+    try:
+        return sum(len(e.ids) > max_length for e in tokenizer.encode_batch(texts))
+    finally:
+        tokenizer.enable_truncation(max_length=max_length)
