@@ -87,9 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_info)
 
-    from workvec import cli_match
+    from workvec import cli_match, demo
 
     cli_match.register(sub)
+    demo.register(sub)
     return parser
 
 

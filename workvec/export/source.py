@@ -96,4 +96,10 @@ def _max_len(path: Path, spec: str, override: int | None) -> int:
         value = _read_json(config).get("max_seq_length")
         if value:
             return int(value)
+    # sentence-transformers 5.x no longer writes max_seq_length there; it saves it as the tokenizer's length.
+    tok_config = path / "tokenizer_config.json"
+    if tok_config.is_file():
+        value = _read_json(tok_config).get("model_max_length")
+        if isinstance(value, (int, float)) and 2 <= value <= 100_000:  # HF writes ~1e30 for "no limit"
+            return int(value)
     return 512

@@ -105,6 +105,11 @@ class Encoder:
             (out,) = self._session.run([output], feeds)
             yield batch, out
 
+    def token_offsets(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Per text, the (tokens_i, 2) character spans of its tokens ((0, 0) for special tokens)."""
+        encodings = self._tokenizer.encode_batch(check_texts(texts))
+        return [np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2) for e in encodings]
+
     def encode(self, texts: Sequence[str], batch_size: int = 32, warn_truncation: bool = False) -> np.ndarray:
         """(n, dim) float32 sentence vectors, in input order. Texts over max_seq_length tokens are truncated."""
         result = np.zeros((len(texts), self.dim), dtype=np.float32)

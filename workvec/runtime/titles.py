@@ -1,0 +1,73 @@
+"""Job-title normalization: a messy title -> ranked taxonomy concepts (a concept scores by its best label)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from workvec.errors import InputError
+from workvec.runtime.encoder import Encoder
+from workvec.runtime.labels import LabelIndex
+from workvec.runtime.tokenizer import check_texts
+
+LABELS_PER_CONCEPT = 4  # labels fetched per wanted concept before de-duplicating to concepts
+
+
+@dataclass(frozen=True)
+class TitleMatch:
+    """One candidate concept for a title."""
+
+    id: str
+    label: str
+    score: float
+    matched_label: str
+
+    def to_json(self) -> dict:
+        """JSON-ready dict."""
+        return asdict(self)
+
+
+class TitleNormalizer:
+    """Map job titles to concepts of a taxonomy with a title bundle and a label index."""
+
+    def __init__(self, encoder: Encoder, labels: LabelIndex) -> None:
+        if encoder.manifest.kind != "title":
+            raise InputError("TitleNormalizer needs a --kind title bundle; this one is a skill bundle")
+        self.encoder = encoder
+        self.labels = labels
+
+    def normalize(self, titles: Sequence[str], k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
+        """Per title, up to `k` concepts, best first. Blank titles get an empty list."""
+        if not isinstance(k, int) or k <= 0:
+            raise InputError(f"k must be a positive integer (got {k!r})")
+        items = check_texts(titles)
+        keep = [i for i, t in enumerate(items) if t.strip()]
+        results: list[list[TitleMatch]] = [[] for _ in items]
+        if not keep:
+            return results
+        vectors = self.encoder.encode([items[i] for i in keep], batch_size=batch_size)
+        rows, scores = self.labels.search(vectors, min(k * LABELS_PER_CONCEPT, len(self.labels.labels)))
+        for slot, (r, s, vec) in enumerate(zip(rows, scores, vectors)):
+            found = self._concepts(r, s, k)
+            if len(found) < k and len(r) < len(self.labels.labels):
+                r2, s2 = self.labels.search(vec[None, :], min(k * 64, len(self.labels.labels)))
+                found = self._concepts(r2[0], s2[0], k)
+            results[keep[slot]] = found
+        return results
+
+    def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[TitleMatch]:
+        """Collapse label hits (sorted by score) to the first `k` distinct concepts."""
+        out: list[TitleMatch] = []
+        seen: set[int] = set()
+        for row, score in zip(rows.tolist(), scores.tolist()):
+            owner = int(self.labels.owners[row])
+            if owner in seen:
+                continue
+            seen.add(owner)
+            concept = self.labels.taxonomy.concepts[owner]
+            out.append(TitleMatch(concept.id, concept.label, round(float(score), 6), self.labels.labels[row]))
+            if len(out) == k:
+                break
+        return out
