@@ -12,6 +12,7 @@ Plus ``plain``: the same transformer + pooling without any head (for ``--branch`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import types
@@ -108,8 +109,6 @@ def build_tiny_mpnet(root: Path) -> types.SimpleNamespace:
 
 def _write_legacy_asym(router_dir: Path, out: Path, anchor, positive) -> None:
     """The legacy JobBERT-v2 layout: old module type names, `2_Asym` with one folder per Dense id."""
-    import torch
-
     shutil.copytree(router_dir, out, ignore=shutil.ignore_patterns("2_Router", "README.md"))
     (out / "modules.json").write_text(json.dumps([
         {"idx": 0, "name": "0", "path": "", "type": LEGACY_TYPES["Transformer"]},
@@ -137,18 +136,34 @@ def _write_legacy_asym(router_dir: Path, out: Path, anchor, positive) -> None:
     for folder_id, dense in ((ANCHOR_ID, anchor), (POSITIVE_ID, positive)):
         folder = head / folder_id
         folder.mkdir()
-        (folder / "config.json").write_text(json.dumps({
-            "in_features": TINY_HIDDEN, "out_features": TINY_OUT, "bias": True,
-            "activation_function": "torch.nn.modules.activation.Tanh",
-        }), encoding="utf-8")
-        torch.save({k: v.detach().clone() for k, v in dense.state_dict().items()}, folder / "pytorch_model.bin")
+        dense.save(str(folder), safe_serialization=False)  # the Dense's own save: config.json + pytorch_model.bin
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        legacy = {k: config[k] for k in ("in_features", "out_features", "bias", "activation_function")}
+        assert legacy["activation_function"] == "torch.nn.modules.activation.Tanh"
+        (folder / "config.json").write_text(json.dumps(legacy), encoding="utf-8")  # the pre-5.x keys only
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "pytorch_model.bin"]
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = 1):
+    """Run torch with `n` intra-op threads. The tiny model's ops are so small that thread hand-off dominates:
+    one thread is several times faster on a busy 2-core box (measured 4 s vs 20 s per tiny export)."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="session")
 def tiny_mpnet(tmp_path_factory) -> types.SimpleNamespace:
     """Paths of the tiny MPNet in its three saved forms (`router`, `asym`, `plain`)."""
     pytest.importorskip("sentence_transformers")
-    return build_tiny_mpnet(tmp_path_factory.mktemp("tiny-mpnet"))
+    with torch_threads(1):
+        return build_tiny_mpnet(tmp_path_factory.mktemp("tiny-mpnet"))
 
 
 def export(model: str | Path | None, out: Path, *extra: str) -> int:
@@ -176,10 +191,22 @@ def tiny_bundles(tiny_mpnet, tmp_path_factory) -> dict[str, Path]:
     }
     bundles = {}
     for name, (model, *args) in plans.items():
-        code = export(model, out / name, *args, "--quantize", "none")
+        with torch_threads(1):
+            code = export(model, out / name, *args, "--quantize", "none")
         assert code == 0, f"tiny export {name} failed with exit code {code}"
         bundles[name] = out / name
     return bundles
+
+
+@pytest.fixture(scope="session")
+def tiny_st(tiny_mpnet) -> dict:
+    """sentence-transformers' own view of the tiny model, per layout (the reference the bundles must match)."""
+    from sentence_transformers import SentenceTransformer
+
+    return {
+        name: SentenceTransformer(str(getattr(tiny_mpnet, name)), device="cpu", local_files_only=True).eval()
+        for name in ("asym", "router")
+    }
 
 
 @pytest.fixture(scope="session")

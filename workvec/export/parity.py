@@ -115,6 +115,8 @@ def int8_failures(stats: dict[str, Any], bar: Thresholds) -> list[str]:
         "min_cosine": bar.int8_min_cosine,
         "top10_overlap": bar.int8_top10_overlap,
     }
+    if "token_mean_cosine" in stats:  # skill bundles: the token vectors are the product, gate them too
+        checks.update(token_mean_cosine=bar.int8_mean_cosine, token_min_cosine=bar.int8_min_cosine)
     return [f"int8 {k} {stats[k]:.4f} < {v}" for k, v in checks.items() if stats[k] < v]
 
 
