@@ -97,7 +97,7 @@ def test_save_load_roundtrip_hnsw(hnsw: VectorIndex, exact: VectorIndex, queries
     side = json.loads((tmp_path / "labels.json").read_text())
     assert side["format"] == 1 and side["mode"] == "hnsw" and side["space"] == "ip"
     assert (side["dim"], side["count"], side["M"], side["ef_construction"], side["ef"]) == (D, N, 32, 200, 128)
-    assert side["meta"] == {"bundle": "b1", "taxonomy": "t1"} and list(side["sha256"]) == ["labels.hnsw"]
+    assert side["meta"] == {"bundle": "b1", "taxonomy": "t1"} and sorted(side["sha256"]) == ["labels.hnsw", "labels.npy"]
     loaded = VectorIndex.load(tmp_path, "labels", expect_meta={"bundle": "b1", "taxonomy": "t1"}, threads=1)
     assert (loaded.mode, loaded.dim, loaded.count, loaded.spec.ef) == ("hnsw", D, N, 128)
     assert loaded._hnsw.ef == 128  # ef restored from the sidecar (hnswlib would reset it to 10)

@@ -44,13 +44,37 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     return out
 
 
+# A batch holds at most this many padded tokens (bounds attention memory on long texts), and closes
+# before a text that would be more than half padding (and over PAD_SLACK tokens of it).
+MAX_BATCH_TOKENS = 8192
+PAD_SLACK = 8
+
+
+def plan_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Group text indices into batches, longest first, so that padding stays a small share of the work."""
+    order = np.argsort(-lengths, kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        width = int(lengths[order[start]])
+        rows = min(batch_size, max(1, MAX_BATCH_TOKENS // max(width, 1)))
+        end = start + 1
+        limit = min(start + rows, len(order))
+        while end < limit:
+            n = int(lengths[order[end]])
+            if 2 * n < width and width - n > PAD_SLACK:
+                break
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
 def iter_batches(tokenizer: Tokenizer, texts: list[str], batch_size: int, pad_id: int) -> Iterator[Batch]:
-    """Tokenize, sort by length, and yield padded batches (padding only up to each batch's longest text)."""
+    """Tokenize, then yield length-grouped padded batches (padding only up to each batch's longest text)."""
     encodings = tokenizer.encode_batch(texts, add_special_tokens=True)
     lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-    order = np.argsort(-lengths, kind="stable")
-    for start in range(0, len(order), batch_size):
-        idx = order[start : start + batch_size]
+    for idx in plan_batches(lengths, batch_size):
         width = int(lengths[idx[0]])
         ids = np.full((len(idx), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(idx), width), dtype=np.int64)

@@ -68,6 +68,11 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _file_names(name: str, mode: str) -> list[str]:
+    """Files of a saved index: the vectors always (fast reload, exact re-scoring), the graph in HNSW mode."""
+    return [f"{name}.npy", f"{name}.hnsw"] if mode == "hnsw" else [f"{name}.npy"]
+
+
 def _sort_topk(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sort each row by descending score, ties by ascending id."""
     order = np.lexsort((ids, -scores), axis=-1)
@@ -247,22 +252,23 @@ class VectorIndex:
 
     # -------------------------------------------------------------- save/load
     def save(self, directory: Path, name: str) -> None:
-        """Write ``name.hnsw`` or ``name.npy`` then the ``name.json`` sidecar (atomically)."""
+        """Write ``name.npy`` (the vectors), ``name.hnsw`` in HNSW mode, then the ``name.json`` sidecar."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        fname = f"{name}.{'hnsw' if self._hnsw is not None else 'npy'}"
-        tmp = directory / (fname + ".tmp")
         with self._lock:
-            if self._hnsw is not None:
-                self._hnsw.save_index(str(tmp))
-            else:
-                with open(tmp, "wb") as f:
-                    np.save(f, self._vectors, allow_pickle=False)
-            os.replace(tmp, directory / fname)
+            names = _file_names(name, self.mode)
+            for fname in names:
+                tmp = directory / (fname + ".tmp")
+                if fname.endswith(".hnsw"):
+                    self._hnsw.save_index(str(tmp))
+                else:
+                    with open(tmp, "wb") as f:
+                        np.save(f, self._vectors, allow_pickle=False)
+                os.replace(tmp, directory / fname)
             s = self._spec
             side = {"format": FORMAT, "mode": self.mode, "dim": self.dim, "count": self.count,
                     "space": "ip", "M": s.M, "ef_construction": s.ef_construction, "ef": s.ef,
-                    "meta": self._meta, "sha256": {fname: _sha256(directory / fname)}}
+                    "meta": self._meta, "sha256": {f: _sha256(directory / f) for f in names}}
             tmp = directory / f"{name}.json.tmp"
             tmp.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             os.replace(tmp, directory / f"{name}.json")
@@ -298,31 +304,30 @@ class VectorIndex:
                     f"label index {directory / name} is stale: meta[{key!r}] is "
                     f"{saved_meta.get(key, '<absent>')!r} in the index but {want!r} expected; "
                     f"rebuild the index (e.g. pass rebuild=True / delete the directory {directory})")
-        fname = f"{name}.{'hnsw' if mode == 'hnsw' else 'npy'}"
-        path = directory / fname
-        if fname not in hashes:
-            raise LabelIndexError(f"label index sidecar {side_path} lists no sha256 for {fname}; rebuild it")
-        if not path.is_file():
-            raise LabelIndexError(f"label index file {path} is missing; delete {directory} and rebuild it")
-        if _sha256(path) != hashes[fname]:
-            raise LabelIndexError(f"label index file {path} was altered or truncated (sha256 mismatch); "
-                                  f"delete {directory} and rebuild the index")
+        for fname in _file_names(name, mode):
+            path = directory / fname
+            if fname not in hashes:
+                raise LabelIndexError(f"label index sidecar {side_path} lists no sha256 for {fname}; rebuild it")
+            if not path.is_file():
+                raise LabelIndexError(f"label index file {path} is missing; delete {directory} and rebuild it")
+            if _sha256(path) != hashes[fname]:
+                raise LabelIndexError(f"label index file {path} was altered or truncated (sha256 mismatch); "
+                                      f"delete {directory} and rebuild the index")
+        path = directory / f"{name}.npy"
         try:
+            vecs, hnsw = np.load(path, allow_pickle=False), None
+            if vecs.shape != (count, dim) or vecs.dtype != np.float32:
+                raise ValueError(f"holds {vecs.dtype} {vecs.shape}, sidecar says float32 {(count, dim)}")
             if mode == "hnsw":
                 import hnswlib
 
+                path = directory / f"{name}.hnsw"
                 hnsw = hnswlib.Index(space="ip", dim=dim)
                 hnsw.load_index(str(path), max_elements=count)
                 if hnsw.get_current_count() != count:
                     raise ValueError(f"holds {hnsw.get_current_count()} items, sidecar says {count}")
                 hnsw.set_ef(spec.ef)  # hnswlib does not persist ef
                 hnsw.set_num_threads(threads)
-                vecs = np.ascontiguousarray(hnsw.get_items(np.arange(count), return_type="numpy"),
-                                            dtype=np.float32)
-            else:
-                hnsw, vecs = None, np.load(path, allow_pickle=False)
-            if vecs.shape != (count, dim) or vecs.dtype != np.float32:
-                raise ValueError(f"holds {vecs.dtype} {vecs.shape}, sidecar says float32 {(count, dim)}")
         except (ValueError, RuntimeError, OSError) as e:
             raise LabelIndexError(f"label index file {path} is unreadable ({e}); "
                                   f"delete {directory} and rebuild the index") from e
