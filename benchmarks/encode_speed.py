@@ -1,0 +1,224 @@
+"""Encoding speed: workvec int8/fp32 bundles vs sentence-transformers (torch, and its own ONNX int8 export).
+
+Measures titles/s (batch 64), sentences/s (batch 32), batch-1 title latency, peak RSS and load time for
+MiniLM and a JobBERT-shaped MPNet (titles through the anchor route everywhere). Every measurement runs in a
+fresh child process (so peak RSS is that variant's alone); variants are interleaved round-robin over
+repetitions and each figure is the median over repetitions.
+
+    python benchmarks/encode_speed.py [--models minilm,mpnet] [--threads 1,2] [--quick] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import _speed_assets as assets
+from _common import CACHE, RESULTS, log, machine_info, median, run_child, write_json, write_text
+from _encode_report import markdown, notes, ratios, setup_lines, targets
+
+VARIANTS = ("workvec-int8", "workvec-fp32", "st-torch", "st-onnx-int8")
+PACKAGES = ("workvec", "onnxruntime", "torch", "sentence-transformers", "optimum", "optimum-onnx", "tokenizers")
+MEASURES = ("titles_per_s", "sentences_per_s", "p50_ms", "p95_ms", "peak_rss_mib", "import_s", "load_s", "cpu_per_wall")
+WORKER = Path(__file__).resolve().with_name("_encode_worker.py")
+QUICK_OUT = CACHE / "encode-speed-quick"  # quick runs never overwrite the published results
+
+
+@dataclass(frozen=True)
+class Config:
+    """One benchmark run's settings."""
+
+    models: tuple[str, ...]
+    threads: tuple[int, ...]
+    n_titles: int = 2048
+    n_sentences: int = 512
+    n_latency: int = 200
+    reps: int = 3
+    title_batch: int = 64
+    sentence_batch: int = 32
+    quick: bool = False
+    bar: tuple[str, ...] = ()  # parity bar overrides for the workvec export, as `workvec export --bar`
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What one child process measured for one (model, variant, threads)."""
+
+    model: str
+    variant: str
+    threads: int
+    titles_per_s: float
+    sentences_per_s: float
+    p50_ms: float
+    p95_ms: float
+    peak_rss_mib: float
+    import_s: float
+    load_s: float
+    cpu_per_wall: float
+    dim: int
+    checks: dict[str, Any]
+
+
+# ---------------------------------------------------------------- parent: build, interleave, summarise
+
+
+def run_job(job: dict[str, Any], workdir: Path, index: int) -> Measure | None:
+    """Run one job in a fresh interpreter; None (and the child's stderr tail) when it fails."""
+    spec = workdir / f"job{index}.json"
+    spec.write_text(json.dumps(job))
+    t = str(job["threads"])
+    env = {**os.environ, "RAYON_NUM_THREADS": t, "OMP_NUM_THREADS": t, "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1"}
+    child = run_child([sys.executable, str(WORKER), str(spec)], env=env, timeout=3600)
+    line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if child.returncode != 0 or line is None:
+        log(f"  FAILED {job['model']} {job['variant']} t={t} (exit {child.returncode}):\n{child.stderr[-2000:]}")
+        return None
+    data = json.loads(line[len("RESULT "):])
+    data["peak_rss_mib"] = max(x for x in (data["peak_rss_mib"], child.peak_rss_mib, 0.0) if x is not None)
+    return Measure(job["model"], job["variant"], job["threads"], **data)
+
+
+def jobs_for(cfg: Config, model: assets.ModelAssets, workdir: Path) -> list[dict[str, Any]]:
+    """One job per (variant, threads) of `model`."""
+    from workvec.runtime.manifest import read_manifest
+
+    manifest = read_manifest(model.bundle)
+    base = {"model": model.name, "bundle": str(model.bundle), "st_dir": str(model.st_dir),
+            "st_onnx_dir": str(model.st_onnx_dir), "st_onnx_file": model.st_onnx_file, "route": manifest.branch,
+            "max_seq_length": manifest.max_seq_length, "texts": str(workdir / "texts.json"),
+            "title_batch": cfg.title_batch, "sentence_batch": cfg.sentence_batch, "n_latency": cfg.n_latency}
+    variants = [v for v in VARIANTS if not (v == "workvec-int8" and model.int8_missing)]
+    return [{**base, "variant": v, "threads": t} for t in cfg.threads for v in variants]
+
+
+def interleave(cfg: Config, jobs: list[dict[str, Any]], workdir: Path) -> list[Measure]:
+    """Every job once per repetition, round-robin, the starting variant rotating between repetitions."""
+    measures: list[Measure] = []
+    for rep in range(cfg.reps):
+        order = jobs[rep % len(jobs):] + jobs[: rep % len(jobs)]
+        for i, job in enumerate(order):
+            vectors = workdir / f"{job['model']}-{job['variant']}-{job['threads']}.npy" if rep == 0 else None
+            log(f"rep {rep + 1}/{cfg.reps}: {job['model']} {job['variant']} threads={job['threads']}")
+            found = run_job({**job, "vectors": str(vectors) if vectors else None}, workdir, rep * len(jobs) + i)
+            if found:
+                measures.append(found)
+    return measures
+
+
+def summarise(measures: list[Measure], workdir: Path) -> list[dict[str, Any]]:
+    """Median of every measure per (model, variant, threads), plus agreement with ST torch's vectors."""
+    keys = list(dict.fromkeys((m.model, m.variant, m.threads) for m in measures))
+    rows = []
+    for key in keys:
+        runs = [m for m in measures if (m.model, m.variant, m.threads) == key]
+        row = {"model": key[0], "variant": key[1], "threads": key[2], "reps": len(runs), "dim": runs[0].dim,
+               **{k: median([getattr(m, k) for m in runs]) for k in MEASURES}, "checks": runs[0].checks}
+        row["min_cos_vs_st_torch"] = _agreement(workdir, *key)
+        rows.append(row)
+    return rows
+
+
+def _agreement(workdir: Path, model: str, variant: str, threads: int) -> float | None:
+    mine, ref = (workdir / f"{model}-{v}-{threads}.npy" for v in (variant, "st-torch"))
+    if not (mine.is_file() and ref.is_file()):
+        return None
+    a, b = np.load(mine).astype(np.float64), np.load(ref).astype(np.float64)
+    if a.shape != b.shape:  # the dims in the table show which variant differs
+        return None
+    cos = np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return float(cos.min())
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def parse(argv: list[str] | None) -> tuple[Config, Path]:
+    """Command line -> Config and output folder."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", help="comma-separated: minilm,mpnet (default both; --quick: minilm)")
+    ap.add_argument("--threads", help="comma-separated thread counts (default 1,2; --quick: 1)")
+    ap.add_argument("--quick", action="store_true", help="smoke test: few texts, one repetition (~2 minutes)")
+    ap.add_argument("--out", type=Path, help=f"results folder (default {RESULTS}; --quick: {QUICK_OUT})")
+    ap.add_argument("--reps", type=int, help="repetitions (default 3; --quick: 1)")
+    ap.add_argument("--titles", type=int, help="titles per throughput run (default 2048; --quick: 256)")
+    ap.add_argument("--sentences", type=int, help="sentences per throughput run (default 512; --quick: 64)")
+    ap.add_argument("--latency", type=int, help="batch-1 calls for latency (default 200; --quick: 30)")
+    ap.add_argument("--bar", action="append", default=[], metavar="NAME=VALUE",
+                    help="parity bar override for the workvec exports (as `workvec export --bar`); reported")
+    a = ap.parse_args(argv)
+    models = tuple((a.models or ("minilm" if a.quick else "minilm,mpnet")).split(","))
+    if unknown := set(models) - {"minilm", "mpnet"}:
+        ap.error(f"--models: unknown {sorted(unknown)}; use minilm and/or mpnet")
+    threads = tuple(int(t) for t in (a.threads or ("1" if a.quick else "1,2")).split(","))
+    cfg = Config(models, threads, quick=a.quick, bar=tuple(a.bar))
+    if a.quick:
+        cfg = replace(cfg, n_titles=256, n_sentences=64, n_latency=30, reps=1)
+    overrides = {"reps": a.reps, "n_titles": a.titles, "n_sentences": a.sentences, "n_latency": a.latency}
+    out = a.out or (QUICK_OUT if a.quick else RESULTS)
+    return replace(cfg, **{k: v for k, v in overrides.items() if v is not None}), out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build what is missing, measure every variant round-robin, print and write the results."""
+    started = time.perf_counter()
+    cfg, out = parse(argv)
+    preset, info = assets.quant_preset(), machine_info(PACKAGES)
+    texts = {"titles": assets.titles(cfg.n_titles), "sentences": assets.sentences(cfg.n_sentences)}
+    prepared, skipped = {}, {}
+    for name in cfg.models:
+        found, why = assets.prepare(name, preset, cfg.bar)
+        if found is None:
+            print(f"skipping {name}: {why}", flush=True)
+            skipped[name] = why
+        else:
+            prepared[name] = found
+    setup = {"machine": info, "config": asdict(cfg), "quant_preset": preset, "skipped": skipped,
+             "texts": {k: {"n": len(t.texts), "source": t.source, "mean_tokens": {
+                 n: assets.mean_tokens(a.bundle, t) for n, a in prepared.items()}} for k, t in texts.items()},
+             "models": {n: {"description": a.description, "st_dir": str(a.st_dir), "bundle": str(a.bundle),
+                            **_bundle_facts(a.bundle), "int8_missing": a.int8_missing,
+                            "st_onnx_file": a.st_onnx_file}
+                        for n, a in prepared.items()}}
+    print("\n".join(setup_lines(setup)), flush=True)
+    with tempfile.TemporaryDirectory(prefix="encode-speed-") as tmp:
+        workdir = Path(tmp)
+        write_json(workdir / "texts.json", {k: list(t.texts) for k, t in texts.items()})
+        jobs = [job for a in prepared.values() for job in jobs_for(cfg, a, workdir)]
+        measures = interleave(cfg, jobs, workdir)
+        rows = summarise(measures, workdir)
+    ratio_rows = ratios(rows)
+    missing = {n: a.int8_missing for n, a in prepared.items() if a.int8_missing}
+    checks = targets(rows, ratio_rows, missing)
+    said = notes(rows) + [f"{n} skipped: {why}" for n, why in skipped.items()]
+    said += [f"{n}: no workvec int8 variant, the export's int8 missed the parity gate: {m}" for n, m in missing.items()]
+    said += [f"workvec bundles exported with parity bar overrides {list(cfg.bar)}"] if cfg.bar else []
+    said += [f"{k}: {t.source}" for k, t in texts.items() if "probe" in t.source]
+    text = markdown(setup, rows, ratio_rows, checks, said)
+    write_json(out / "encode_speed.json", {**setup, "summary": rows, "ratios": ratio_rows, "targets": checks,
+                                           "notes": said, "runs": [asdict(m) for m in measures],
+                                           "wall_s": round(time.perf_counter() - started, 1)})
+    write_text(out / "encode_speed.md", text)
+    print("\n" + text)
+    log(f"wrote {out / 'encode_speed.json'} and {out / 'encode_speed.md'} in {time.perf_counter() - started:.0f} s")
+    return 0 if len(measures) == len(jobs) * cfg.reps else 1
+
+
+def _bundle_facts(bundle: Path) -> dict[str, Any]:
+    from workvec.runtime.manifest import read_manifest
+
+    manifest = read_manifest(bundle)
+    return {"workvec_int8": manifest.quantization, "route": manifest.branch, "max_seq_length": manifest.max_seq_length}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
