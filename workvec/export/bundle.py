@@ -15,11 +15,14 @@ from workvec.export import graph, parity, quantize, reference, source
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
-# Tried in order until one clears the bar: every weight MatMul in int8, then fp32 kept for the FFN
-# down-projections of the first layer(s), whose post-GELU activations carry outliers that per-tensor
-# dynamic quantization flattens (measured: benchmarks/README.md), then all of them, then unsigned weights.
+# For each weight setting of the preset (quantize.WEIGHTS), tried in order until one clears the bar:
+# every weight MatMul in int8, then fp32 kept for the FFN down-projections of the first layer(s), whose
+# post-GELU activations carry outliers that per-tensor dynamic quantization flattens
+# (benchmarks/README.md), then all of them. A setting that wrecks the output (mean cosine < BROKEN)
+# skips its remaining steps.
 FFN_DOWN = r"layer\.{layers}/output/dense/"
 LADDER = ("", "0", "[0-2]", r"\d+")
+BROKEN = 0.9
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,13 @@ class ExportRequest:
     def __post_init__(self) -> None:
         if self.kind not in ("title", "skill"):
             raise ExportError(f"--kind {self.kind!r} must be 'title' or 'skill'")
-        quantize.preset_spec(self.quantize)  # validates the preset name
+        quantize.weight_settings(self.quantize)  # validates the preset name
 
 
 def quant_ladder(preset: str) -> list[quantize.QuantSpec]:
     """The int8 settings to try, fastest first."""
-    base = quantize.preset_spec(preset)
-    if base.preset == "none":
-        return []
-    steps = [replace(base, exclude=(FFN_DOWN.format(layers=p),) if p else ()) for p in LADDER]
-    return steps + [replace(steps[-1], weight_type="QUInt8")]
+    return [replace(base, exclude=(FFN_DOWN.format(layers=p),) if p else ())
+            for base in quantize.weight_settings(preset) for p in LADDER]
 
 
 def _write_tokenizer(model: Any, path: Path, max_len: int) -> int:
@@ -113,13 +113,18 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log) -> tuple[dict
     attempts: list[dict[str, Any]] = []
     report["int8_attempts"] = attempts
     failures: list[str] = []
+    broken: set[tuple[str, bool]] = set()
     for spec in quant_ladder(req.quantize):
+        if (spec.weight_type, spec.reduce_range) in broken:
+            continue
         quantize.quantize(work / MODEL_FILES["fp32"], work / MODEL_FILES["int8"], spec)
         build(spec.to_json()).write(work)
         stats = parity.measure(ref, Encoder.load(work, "int8", "cpu", verify=False), probes, labels)
         failures = parity.int8_failures(stats, req.bar)
         attempts.append({"quantization": spec.to_json(), **stats, "passed": not failures})
-        log(f"int8 {spec.preset} exclude={list(spec.exclude)} {spec.weight_type}: " + json.dumps(
+        if stats["mean_cosine"] < BROKEN:
+            broken.add((spec.weight_type, spec.reduce_range))
+        log(f"int8 {spec.preset} {spec.weight_type} reduce_range={spec.reduce_range} fp32={list(spec.exclude)}: " + json.dumps(
             {k: round(v, 5) for k, v in stats.items()}) + (" ok" if not failures else " miss"))
         if not failures:
             report["int8"] = stats
