@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, torch_threads
+from workvec.export.bundle import quant_ladder
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, read_manifest
 
@@ -255,7 +256,9 @@ def test_impossible_bar_fails_and_writes_nothing(tiny_mpnet, tmp_path, capsys, a
     if "int8_top10_overlap=1.01" in args:
         start = err.index("\n{\n") + 1  # the report is printed as indented JSON; log lines hold inline JSON too
         report = json.loads(err[start: err.index("\n}\n", start) + 2])
-        assert len(report["int8_attempts"]) == 5 and not any(a["passed"] for a in report["int8_attempts"])
+        attempts = report["int8_attempts"]
+        # every rung is tried, except the rest of a weight setting that already broke the output
+        assert 1 <= len(attempts) <= len(quant_ladder("auto")) and not any(a["passed"] for a in attempts)
 
 
 def test_failed_export_keeps_the_previous_bundle(tiny_mpnet, tiny_bundles, tmp_path, capsys):
