@@ -83,14 +83,26 @@ def resolve(spec: str | os.PathLike, max_seq_length: int | None = None) -> Model
     return ModelSource(text, path.resolve(), revision, types, _max_len(path, text, max_seq_length))
 
 
+def _known_model(path: Path, spec: str) -> str | None:
+    """The hub id of a known model: given directly, in a hub-cache path, or named by the folder's model card."""
+    for model_id in KNOWN_MAX_SEQ_LENGTH:
+        if spec == model_id or f"models--{model_id.replace('/', '--')}" in str(path):
+            return model_id
+        card = path / "README.md"
+        if card.is_file() and model_id in card.read_text(encoding="utf-8", errors="replace")[:4000]:
+            return model_id
+    return None
+
+
 def _max_len(path: Path, spec: str, override: int | None) -> int:
     """The override, else a known model's trained length, else sentence_bert_config.json, else 512."""
     if override is not None:
         if override < 2:
             raise ExportError(f"--max-seq-length must be >= 2 (got {override})")
         return override
-    if spec in KNOWN_MAX_SEQ_LENGTH:
-        return KNOWN_MAX_SEQ_LENGTH[spec]
+    known = _known_model(path, spec)
+    if known:
+        return KNOWN_MAX_SEQ_LENGTH[known]
     config = path / "sentence_bert_config.json"
     if config.is_file():
         value = _read_json(config).get("max_seq_length")

@@ -31,3 +31,13 @@ def test_long_texts_get_fewer_rows() -> None:
 def test_short_similar_titles_fill_whole_batches() -> None:
     lengths = np.random.default_rng(1).integers(4, 12, size=200)
     assert [len(b) for b in plan_batches(lengths, 64)] == [64, 64, 64, 8]
+
+
+def test_jobbert_length_is_recognised_from_a_local_copy(tmp_path) -> None:
+    from workvec.export.source import _max_len
+
+    (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 512}')
+    assert _max_len(tmp_path, str(tmp_path), None) == 512
+    (tmp_path / "README.md").write_text("---\nbase_model: x\n---\n# TechWolf/JobBERT-v2\n")
+    assert _max_len(tmp_path, str(tmp_path), None) == 64
+    assert _max_len(tmp_path, str(tmp_path), 128) == 128
