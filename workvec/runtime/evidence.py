@@ -25,10 +25,15 @@ class Evidence:
 
 
 def _word(sentence: str, start: int, end: int) -> tuple[int, int]:
-    """Grow a token's span to the whole word around it."""
-    while start > 0 and sentence[start - 1].isalnum():
+    """Grow a token's span to the whole word around it.
+
+    Only from a letter or digit: a punctuation token ('(', '/', '+') stays itself, so it neither drags a
+    bracket into the word next to it nor yields a span overlapping that word's own ('CI/CD' vs 'CI')."""
+    grow_left = start < end and sentence[start].isalnum()
+    grow_right = start < end and sentence[end - 1].isalnum()
+    while grow_left and start > 0 and sentence[start - 1].isalnum():
         start -= 1
-    while end < len(sentence) and sentence[end].isalnum():
+    while grow_right and end < len(sentence) and sentence[end].isalnum():
         end += 1
     return start, end
 

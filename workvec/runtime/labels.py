@@ -72,9 +72,9 @@ class LabelIndex:
             np.save(directory / f"{name}.norms.npy", norms, allow_pickle=False)
         return cls(taxonomy, tuple(labels), np.asarray(owners, dtype=np.int64), norms, index)
 
-    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-`k` label rows and cosine scores for each query vector."""
-        return self.index.query(vectors, k)
+    def search(self, vectors: np.ndarray, k: int, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-`k` label rows and cosine scores per query vector; `ef`: HNSW search depth (default: the index's)."""
+        return self.index.query(vectors, k, ef=ef)
 
 
 def _load_norms(directory: Path, name: str, count: int) -> np.ndarray:

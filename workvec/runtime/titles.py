@@ -48,11 +48,15 @@ class TitleNormalizer:
         if not keep:
             return results
         vectors = self.encoder.encode([items[i] for i in keep], batch_size=batch_size)
-        rows, scores = self.labels.search(vectors, min(k * LABELS_PER_CONCEPT, len(self.labels.labels)))
+        total = len(self.labels.labels)
+        fetch = min(k * LABELS_PER_CONCEPT, total)
+        rows, scores = self.labels.search(vectors, fetch)
         for slot, (r, s, vec) in enumerate(zip(rows, scores, vectors)):
             found = self._concepts(r, s, k)
-            if len(found) < k and len(r) < len(self.labels.labels):
-                r2, s2 = self.labels.search(vec[None, :], min(k * 64, len(self.labels.labels)))
+            wider = fetch
+            while len(found) < k and wider < total:  # a concept's many labels crowded the others out: widen
+                wider = min(wider * 16, total)
+                r2, s2 = self.labels.search(vec[None, :], wider)
                 found = self._concepts(r2[0], s2[0], k)
             results[keep[slot]] = found
         return results
