@@ -88,10 +88,10 @@ def _extract(args: argparse.Namespace) -> int:
     from workvec.runtime.skills import ExtractSettings, SkillExtractor
 
     threshold = ExtractSettings.threshold if args.threshold is None else args.threshold
-    settings = ExtractSettings(threshold=threshold, top_k=args.top_k, exact=args.exact)
+    settings = ExtractSettings(threshold=threshold, top_k=args.top_k, exact=True if args.exact else None)
     text = read_text(args)
     encoder = _encoder(args.bundle, "skill", args.threads)
-    extractor = SkillExtractor(encoder, _labels(args, encoder, include_alt=False, mode="hnsw"), settings)
+    extractor = SkillExtractor(encoder, _labels(args, encoder, include_alt=False, mode="auto"), settings)
     skills = extractor.extract(text)
     if args.json:
         print(json.dumps({"skills": [s.to_json() for s in skills]}, ensure_ascii=False))
@@ -124,6 +124,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--file", help="read the ad from a UTF-8 file")
     p.add_argument("--threshold", type=float, default=None, help="minimum ConTeXT-match score (default: calibrated)")
     p.add_argument("--top-k", type=int, default=5, help="skills kept per sentence (default 5)")
-    p.add_argument("--exact", action="store_true", help="score every label (slow; for evaluation)")
+    p.add_argument("--exact", action="store_true", help="score every label even with an HNSW index (the default below 20k labels)")
     _common(p, "esco-skills")
     p.set_defaults(func=_extract)

@@ -56,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
     from workvec.runtime.skills import SkillExtractor
     from workvec.runtime.taxonomy import load_taxonomy
     from workvec.runtime.titles import TitleNormalizer
-    from workvec.runtime.vector_index import IndexSpec
 
     log = print
     bundles = {kind: _ensure_bundle(kind, log) for kind in ("title", "skill")}
@@ -69,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     titles_enc = Encoder.load(bundles["title"], threads=args.threads)
     normalizer = TitleNormalizer(titles_enc, LabelIndex.open(titles_enc, load_taxonomy("onet")))
     skills_enc = Encoder.load(bundles["skill"], threads=args.threads)
-    skill_index = LabelIndex.open(skills_enc, load_taxonomy("esco-skills"), include_alt=False, spec=IndexSpec(mode="hnsw"))
+    skill_index = LabelIndex.open(skills_enc, load_taxonomy("esco-skills"), include_alt=False)
     extractor = SkillExtractor(skills_enc, skill_index)
     log(f"indexes ready in {time.perf_counter() - t0:.1f} s (cached under ~/.cache/workvec/indexes)")
 

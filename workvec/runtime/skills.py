@@ -52,7 +52,9 @@ class ExtractSettings:
     token_k: int = 24
     sentence_k: int = 64
     ef: int = 192
-    exact: bool = False
+    # None: exact scoring of every label when the index is exact (below AUTO_EXACT_BELOW labels, where one
+    # matrix product over all labels costs no more than the per-token HNSW searches), candidates otherwise.
+    exact: bool | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:
@@ -75,7 +77,8 @@ class SkillExtractor:
 
     def score_sentence_tokens(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Label rows and their exact ConTeXT-match scores for one sentence's token vectors."""
-        if self.settings.exact:
+        exact = self.settings.exact if self.settings.exact is not None else self.labels.index.mode == "exact"
+        if exact:
             rows = np.arange(len(self._raw))
         else:
             k_tok = min(self.settings.token_k, len(self._raw))
