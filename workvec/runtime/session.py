@@ -18,12 +18,16 @@ AUTO_ORDER = (CUDA, CPU)
 
 
 def default_threads() -> int:
-    """Intra-op threads when none are given: all cores this process may use (at most 8)."""
+    """Intra-op threads when none are given.
+
+    One thread on machines with two cores or fewer: measured on a shared 2-core server, 2 threads gave 0.48x
+    the int8 title throughput of 1 (benchmarks/README.md). Elsewhere all usable cores, at most 8.
+    """
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
+    return 1 if cores <= 2 else min(cores, 8)
 
 
 def resolve_providers(providers: str | Sequence[str]) -> list[str]:
