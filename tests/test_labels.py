@@ -89,7 +89,7 @@ def test_index_holds_every_label_with_its_owner(title_encoder: Encoder, tmp_path
     assert preferred.labels == tuple(label for _, label, _ in OCCUPATIONS)
     assert [taxonomy.concepts[o].id for o in preferred.owners] == [cid for cid, _, _ in OCCUPATIONS]
     names = {p.name for p in (tmp_path / "idx").rglob("*.json")}
-    assert names == {"jobs.all.int8.json", "jobs.preferred.int8.json"}, names
+    assert names == {"jobs.all.int8.auto.json", "jobs.preferred.int8.auto.json"}, names
 
 
 def test_raw_vectors_are_the_encoders_unnormalised_vectors(minilm_title: Path, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_second_open_reuses_the_cached_index(title_encoder: Encoder, tmp_path: P
     index_dir = tmp_path / "idx"
     first = LabelIndex.open(title_encoder, taxonomy, index_dir, progress=False)
     built = files_with_mtimes(index_dir)
-    assert {"jobs.all.int8.json", "jobs.all.int8.norms.npy"} <= set(built), built
+    assert {"jobs.all.int8.auto.json", "jobs.all.int8.auto.norms.npy"} <= set(built), built
     age_files(index_dir)
 
     second = LabelIndex.open(title_encoder, load_taxonomy(tmp_path / "jobs.csv"), index_dir, progress=False)
@@ -189,7 +189,7 @@ def test_index_of_an_edited_taxonomy_is_refused_until_rebuilt(title_encoder: Enc
 def test_a_corrupted_norms_file_is_a_clear_error(title_encoder: Encoder, tmp_path: Path) -> None:
     taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv"))
     LabelIndex.open(title_encoder, taxonomy, tmp_path, progress=False)
-    (norms,) = tmp_path.rglob("jobs.all.int8.norms.npy")
+    (norms,) = tmp_path.rglob("jobs.all.int8.auto.norms.npy")
     norms.write_bytes(b"not a numpy file")
     with pytest.raises(LabelIndexError, match="rebuild"):
         LabelIndex.open(title_encoder, taxonomy, tmp_path, progress=False)

@@ -50,7 +50,7 @@ class LabelIndex:
         """Load the cached index for (bundle, taxonomy), building it when absent (or when `rebuild`)."""
         directory = Path(index_dir) if index_dir is not None else default_index_dir()
         directory = directory / Path(encoder.info.bundle).resolve().name
-        name = f"{taxonomy.name}.{'all' if include_alt else 'preferred'}.{encoder.info.precision}"
+        name = f"{taxonomy.name}.{'all' if include_alt else 'preferred'}.{encoder.info.precision}.{spec.mode}"
         meta = {
             "bundle": encoder.manifest.digest(),
             "taxonomy": taxonomy.sha256,

@@ -303,7 +303,7 @@ class VectorIndex:
                 raise LabelIndexError(
                     f"label index {directory / name} is stale: meta[{key!r}] is "
                     f"{saved_meta.get(key, '<absent>')!r} in the index but {want!r} expected; "
-                    f"rebuild the index (e.g. pass rebuild=True / delete the directory {directory})")
+                    f"rebuild the index (CLI: --rebuild-index; Python: rebuild=True; or delete {directory})")
         for fname in _file_names(name, mode):
             path = directory / fname
             if fname not in hashes:
