@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     """Export (if needed), report parity and speed, build indexes, normalize titles, extract skills."""
     from workvec.cli import _parity_line
     from workvec.runtime.encoder import Encoder
-    from workvec.runtime.labels import LabelIndex
+    from workvec.runtime.labels import LabelIndex, default_index_dir
     from workvec.runtime.skills import SkillExtractor
     from workvec.runtime.taxonomy import load_taxonomy
     from workvec.runtime.titles import TitleNormalizer
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     skills_enc = Encoder.load(bundles["skill"], threads=args.threads)
     skill_index = LabelIndex.open(skills_enc, load_taxonomy("esco-skills"), include_alt=False)
     extractor = SkillExtractor(skills_enc, skill_index)
-    log(f"indexes ready in {time.perf_counter() - t0:.1f} s (cached under ~/.cache/workvec/indexes)")
+    log(f"indexes ready in {time.perf_counter() - t0:.1f} s (cached under {default_index_dir()})")
 
     t0 = time.perf_counter()
     results = normalizer.normalize(list(SAMPLE_TITLES), k=3)
