@@ -25,8 +25,8 @@ def machine_md(data: dict) -> str:
         f"{m['physical_cores']} physical / {m['logical_cores']} logical / {m['usable_cores']} usable cores; "
         f"{m['memory_gib']} GiB; load average at start {m['load_average']}",
         f"- {m['os']}, Python {m['python']}; {versions}",
-        f"- every timed variant runs at 1 thread (onnxruntime intra-op, torch, BLAS, hnswlib queries); "
-        f"index builds and cache preparation use all cores",
+        "- every timed variant runs at 1 thread (onnxruntime intra-op, torch, BLAS, hnswlib queries); "
+        "index builds and cache preparation use all cores",
     ])
 
 

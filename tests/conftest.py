@@ -225,3 +225,10 @@ def minilm_skill(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("minilm") / "skill"
     assert export(None, out, "--kind", "skill") == 0
     return out
+
+
+def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """One label-index directory per session, shared by the matching tests (built once, loaded after)."""
+    path = tmp_path_factory.getbasetemp() / f"shared-label-index-{name}"
+    path.mkdir(exist_ok=True)
+    return path

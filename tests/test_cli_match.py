@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from workvec.cli import main
+from conftest import shared_index_dir
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OCCUPATIONS_CSV = DATA / "esco" / "occupations_en.csv"
@@ -33,12 +34,6 @@ AD = ("Strong Python programming skills are required.\n"
       "• You will drive a forklift truck in our warehouse.\n"
       "• Communicate with stakeholders and write technical documentation.")
 
-
-def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """The session's shared index directory for a taxonomy (the same one test_titles / test_skills use)."""
-    path = tmp_path_factory.getbasetemp() / f"shared-label-index-{name}"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from workvec.runtime.labels import LabelIndex
 from workvec.runtime.manifest import MANIFEST_NAME
 from workvec.runtime.taxonomy import load_taxonomy
 from workvec.runtime.vector_index import IndexSpec
+from conftest import shared_index_dir
 
 OLD_NS = 1_000_000_000 * 10**9  # 2001-09-09: an mtime no (re)build can produce
 
@@ -33,13 +34,6 @@ OCCUPATIONS = [
     ("sales", "sales representative", ["sales rep", "account executive"]),
 ]
 
-
-def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """One index directory per pytest session, shared by every test module that indexes the same taxonomy with the
-    same bundle (LabelIndex.open builds it once, later opens load it)."""
-    path = tmp_path_factory.getbasetemp() / f"shared-label-index-{name}"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 def write_taxonomy(path: Path, rows=OCCUPATIONS) -> Path:

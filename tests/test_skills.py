@@ -21,6 +21,7 @@ from workvec.runtime.sentences import split_sentences
 from workvec.runtime.skills import SENTENCES_PER_CHUNK, ExtractSettings, SkillExtractor, SkillMatch
 from workvec.runtime.taxonomy import load_taxonomy
 from workvec.runtime.vector_index import IndexSpec
+from conftest import shared_index_dir
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SKILLSPAN = DATA / "bench" / "skillspan_esco"
@@ -33,12 +34,6 @@ Strong Python programming skills are required. Experience with SQL databases is 
 Erfahrung mit Führung ist ein Plus — naïve café talk 😀 is not.
 You will drive a forklift truck in our warehouse when needed!"""
 
-
-def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """One index directory per session, shared with test_labels / test_cli_match (built once, loaded after)."""
-    path = tmp_path_factory.getbasetemp() / f"shared-label-index-{name}"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 def reference_scores(tokens: np.ndarray, skills: np.ndarray) -> np.ndarray:

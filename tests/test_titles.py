@@ -16,6 +16,7 @@ from workvec.runtime.encoder import Encoder
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.taxonomy import Taxonomy, load_taxonomy
 from workvec.runtime.titles import TitleMatch, TitleNormalizer
+from conftest import shared_index_dir
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OCCUPATIONS_CSV = DATA / "esco" / "occupations_en.csv"
@@ -35,12 +36,6 @@ JOBS = [
 TITLES = ["Senior Java Developer", "RN - night shift", "Head Chef (Italian restaurant)", "HGV Class 1 driver",
           "school teacher", "office cleaner", "accounts assistant", "welding", "sales executive", "mechanic"]
 
-
-def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """One index directory per session, shared with test_cli_match (built once, loaded after)."""
-    path = tmp_path_factory.getbasetemp() / f"shared-label-index-{name}"
-    path.mkdir(exist_ok=True)
-    return path
 
 
 def write_taxonomy(path: Path, rows) -> Path:
