@@ -16,6 +16,7 @@ import contextlib
 import json
 import shutil
 import types
+import csv
 from pathlib import Path
 
 import pytest
@@ -231,4 +232,14 @@ def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Pat
     """One label-index directory per session, shared by the matching tests (built once, loaded after)."""
     path = tmp_path_factory.getbasetemp() / f"shared-label-index-{name}"
     path.mkdir(exist_ok=True)
+    return path
+
+
+def write_taxonomy(path: Path, rows) -> Path:
+    """A generic CSV taxonomy (id,label,alt_labels with '|' between alternatives) from (id, label, alts) rows."""
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "label", "alt_labels"])
+        for cid, label, alts in rows:
+            writer.writerow([cid, label, "|".join(alts)])
     return path

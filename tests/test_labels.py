@@ -5,7 +5,6 @@ Real all-MiniLM-L6-v2 bundles (conftest's `minilm_title` / `minilm_skill`), real
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -19,7 +18,7 @@ from workvec.runtime.labels import LabelIndex
 from workvec.runtime.manifest import MANIFEST_NAME
 from workvec.runtime.taxonomy import load_taxonomy
 from workvec.runtime.vector_index import IndexSpec
-from conftest import shared_index_dir
+from conftest import shared_index_dir, write_taxonomy
 
 OLD_NS = 1_000_000_000 * 10**9  # 2001-09-09: an mtime no (re)build can produce
 
@@ -36,14 +35,6 @@ OCCUPATIONS = [
 
 
 
-def write_taxonomy(path: Path, rows=OCCUPATIONS) -> Path:
-    """A generic CSV taxonomy (id,label,alt_labels with '|' between alternatives)."""
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "label", "alt_labels"])
-        for cid, label, alts in rows:
-            writer.writerow([cid, label, "|".join(alts)])
-    return path
 
 
 def files_with_mtimes(directory: Path) -> dict[str, int]:
@@ -74,7 +65,7 @@ def esco_skills_index(skill_encoder: Encoder, tmp_path_factory) -> LabelIndex:
 
 
 def test_index_holds_every_label_with_its_owner(title_encoder: Encoder, tmp_path: Path) -> None:
-    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv"))
+    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS))
     index = LabelIndex.open(title_encoder, taxonomy, tmp_path / "idx", progress=False)
     expected = [(label, cid) for cid, label, alts in OCCUPATIONS for label in (label, *alts)]
     assert [(label, taxonomy.concepts[o].id) for label, o in zip(index.labels, index.owners)] == expected
@@ -89,7 +80,7 @@ def test_index_holds_every_label_with_its_owner(title_encoder: Encoder, tmp_path
 def test_raw_vectors_are_the_encoders_unnormalised_vectors(minilm_title: Path, tmp_path: Path) -> None:
     # fp32: its vectors do not depend on what else is in the batch, so an independent encode must agree.
     encoder = Encoder.load(minilm_title, precision="fp32")
-    index = LabelIndex.open(encoder, load_taxonomy(write_taxonomy(tmp_path / "jobs.csv")), tmp_path, progress=False)
+    index = LabelIndex.open(encoder, load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS)), tmp_path, progress=False)
     direct = encoder.encode(list(index.labels), batch_size=3)
     np.testing.assert_allclose(index.raw_vectors(), direct, rtol=0, atol=1e-4)
     np.testing.assert_allclose(index.norms, np.linalg.norm(direct, axis=1), rtol=1e-5)
@@ -102,7 +93,7 @@ def test_raw_vectors_are_the_encoders_unnormalised_vectors(minilm_title: Path, t
 
 
 def test_second_open_reuses_the_cached_index(title_encoder: Encoder, tmp_path: Path) -> None:
-    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv"))
+    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS))
     index_dir = tmp_path / "idx"
     first = LabelIndex.open(title_encoder, taxonomy, index_dir, progress=False)
     built = files_with_mtimes(index_dir)
@@ -139,7 +130,7 @@ def _bundle_with_other_source(bundle: Path, root: Path) -> Path:
 
 def test_index_of_another_bundle_is_refused_until_rebuilt(title_encoder: Encoder, minilm_title: Path,
                                                           tmp_path: Path) -> None:
-    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv"))
+    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS))
     index_dir = tmp_path / "idx"
     LabelIndex.open(title_encoder, taxonomy, index_dir, progress=False)
     other = Encoder.load(_bundle_with_other_source(Path(minilm_title), tmp_path / "copy"))
@@ -159,7 +150,7 @@ def test_index_of_another_bundle_is_refused_until_rebuilt(title_encoder: Encoder
 
 
 def test_index_of_an_edited_taxonomy_is_refused_until_rebuilt(title_encoder: Encoder, tmp_path: Path) -> None:
-    path = write_taxonomy(tmp_path / "jobs.csv")
+    path = write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS)
     index_dir = tmp_path / "idx"
     LabelIndex.open(title_encoder, load_taxonomy(path), index_dir, progress=False)
     edited = [(cid, "pastry chef" if cid == "chef" else label, alts) for cid, label, alts in OCCUPATIONS]
@@ -181,7 +172,7 @@ def test_index_of_an_edited_taxonomy_is_refused_until_rebuilt(title_encoder: Enc
 
 
 def test_a_corrupted_norms_file_is_a_clear_error(title_encoder: Encoder, tmp_path: Path) -> None:
-    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv"))
+    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS))
     LabelIndex.open(title_encoder, taxonomy, tmp_path, progress=False)
     (norms,) = tmp_path.rglob("jobs.all.int8.auto.norms.npy")
     norms.write_bytes(b"not a numpy file")

@@ -5,7 +5,6 @@ Real all-MiniLM-L6-v2 title bundle, real ESCO occupations (shared data) and smal
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ from workvec.runtime.encoder import Encoder
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.taxonomy import Taxonomy, load_taxonomy
 from workvec.runtime.titles import TitleMatch, TitleNormalizer
-from conftest import shared_index_dir
+from conftest import shared_index_dir, write_taxonomy
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OCCUPATIONS_CSV = DATA / "esco" / "occupations_en.csv"
@@ -38,13 +37,6 @@ TITLES = ["Senior Java Developer", "RN - night shift", "Head Chef (Italian resta
 
 
 
-def write_taxonomy(path: Path, rows) -> Path:
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "label", "alt_labels"])
-        for cid, label, alts in rows:
-            writer.writerow([cid, label, "|".join(alts)])
-    return path
 
 
 def labels_of(taxonomy: Taxonomy, concept_id: str) -> set[str]:
