@@ -14,6 +14,7 @@ from workvec.runtime.contextmatch import (
     cosine_scores,
     match_scores,
     match_scores_batch,
+    max_cosines,
 )
 
 
@@ -171,3 +172,20 @@ def test_bad_shapes_raise_input_error() -> None:
         match_scores_batch([np.ones((3, 4))], np.ones((2, 4)), chunk=0)
     with pytest.raises(InputError):
         attention(np.ones((3, 4)), np.ones(5))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_max_cosines_is_the_best_token_cosine_and_bounds_the_score(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    token_list = [_rand(rng, n, 24, scale=2.0) for n in (3, 1, 0, 17)]
+    skills = _rand(rng, 50, 24, scale=1.5)
+    unit = skills / np.linalg.norm(skills, axis=1, keepdims=True)
+    bound = max_cosines(token_list, unit, chunk=16)
+    assert bound.shape == (4, 50) and bound.dtype == np.float32
+    assert (bound[2] == -1).all()  # no tokens: nothing can match
+    for row, tokens in enumerate(token_list):
+        if not len(tokens):
+            continue
+        cos = (tokens / np.linalg.norm(tokens, axis=1, keepdims=True)) @ unit.T
+        np.testing.assert_allclose(bound[row], cos.max(axis=0), atol=1e-6)
+        assert (match_scores(tokens, skills) <= bound[row] + 1e-5).all()

@@ -108,6 +108,28 @@ def test_exact_extract_reports_the_reference_top_skills(encoder: Encoder, esco: 
     assert all(m.sentence == sentence for m in found)
 
 
+def test_bounded_extract_equals_scoring_every_label(encoder: Encoder, esco: LabelIndex) -> None:
+    """Exact mode scores only labels whose best token cosine reaches the threshold: same matches as all labels."""
+    ad = ("We are hiring a nurse to care for patients and administer medication.\n"
+          "You manage budgets, negotiate contracts with suppliers and report to the board.\n"
+          "Experience with Java, Kubernetes and continuous integration is a plus.")
+    settings = ExtractSettings(threshold=0.45, top_k=8, exact=True)
+    found = {m.id: m.score for m in SkillExtractor(encoder, esco, settings).extract(ad)}
+    best: dict[str, float] = {}
+    for tokens in encoder.encode_tokens(ad.split("\n")):
+        want = reference_scores(tokens, esco.raw_vectors())
+        kept: list[str] = []
+        for i in np.argsort(-want, kind="stable"):
+            concept = esco.taxonomy.concepts[esco.owners[i]].id
+            if want[i] < settings.threshold or len(kept) >= settings.top_k:
+                break
+            if concept not in kept:
+                kept.append(concept)
+                best[concept] = max(best.get(concept, -1.0), float(want[i]))
+    assert len(best) > 5 and found.keys() == best.keys()
+    np.testing.assert_allclose([found[k] for k in best], list(best.values()), atol=1e-4)
+
+
 def _validation_sentences(split: str) -> list[str]:
     path = SKILLSPAN / f"{split}_validation_annotations.csv"
     if not path.is_file():

@@ -24,6 +24,7 @@ __all__ = [
     "cosine_scores",
     "match_scores",
     "match_scores_batch",
+    "max_cosines",
     "compute_skill_norms",
 ]
 
@@ -131,6 +132,29 @@ def match_scores_batch(
         for lo in range(0, n_skills, chunk):
             hi = min(lo + chunk, n_skills)
             out[row, lo:hi] = _score_block(tok, tok_inv, sk[lo:hi], sk_inv[lo:hi])
+    return out
+
+
+def max_cosines(token_list: list[np.ndarray], unit_skills: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """(n_sentences, S) float32: max over each sentence's tokens of cos(z_xj, z_s), an upper bound of match(x, s).
+
+    match is an alpha-weighted mean of the cosines (alpha sums to 1), so a skill whose bound is below a
+    threshold cannot score above it. One matrix product for all sentences' tokens per chunk of skills;
+    ``unit_skills`` must be L2-normalised rows. Sentences without tokens get -1.
+    """
+    sk = _as_matrix(unit_skills, "unit_skills")
+    out = np.full((len(token_list), sk.shape[0]), -1.0, dtype=_F32)
+    kept = [i for i, t in enumerate(token_list) if len(t)]
+    if not kept:
+        return out
+    tok = np.concatenate([_as_matrix(token_list[i], f"token_list[{i}]") for i in kept])
+    _check_dims(tok, sk)
+    tok *= _safe_inverse(np.linalg.norm(tok, axis=1))[:, None]
+    bounds = np.cumsum([0] + [len(token_list[i]) for i in kept])
+    for lo in range(0, sk.shape[0], chunk):
+        cos = tok @ sk[lo:lo + chunk].T
+        for i, start, stop in zip(kept, bounds[:-1], bounds[1:]):  # faster than np.maximum.reduceat here
+            np.max(cos[start:stop], axis=0, out=out[i, lo:lo + chunk])
     return out
 
 

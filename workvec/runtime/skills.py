@@ -9,7 +9,7 @@ from itertools import islice
 import numpy as np
 
 from workvec.errors import InputError
-from workvec.runtime.contextmatch import attention, match_scores
+from workvec.runtime.contextmatch import attention, match_scores, max_cosines
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.evidence import Evidence, evidence
 from workvec.runtime.labels import LabelIndex
@@ -20,6 +20,7 @@ from workvec.runtime.sentences import iter_sentences
 # (benchmarks/calibrate_threshold.py). Other models want their own calibration.
 DEFAULT_THRESHOLD = 0.60
 SENTENCES_PER_CHUNK = 64  # bounded memory for long ads
+BOUND_SLACK = 1e-4  # float32 rounding between the cosine bound and the exact score
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,9 @@ class ExtractSettings:
     token_k: int = 24
     sentence_k: int = 64
     ef: int = 192
-    # None: exact scoring of every label when the index is exact (below AUTO_EXACT_BELOW labels, where one
-    # matrix product over all labels costs no more than the per-token HNSW searches), candidates otherwise.
+    # None: exact when the index is exact (below AUTO_EXACT_BELOW labels), HNSW candidates otherwise. Exact
+    # mode bounds every label by its best token cosine (one matrix product per chunk of sentences) and scores
+    # only the labels that can reach the threshold: the same matches as scoring every label.
     exact: bool | None = None
 
     def __post_init__(self) -> None:
@@ -73,20 +75,13 @@ class SkillExtractor:
         self.encoder = encoder
         self.labels = labels
         self.settings = settings
-        self._raw = labels.raw_vectors()
+        self.exact = settings.exact if settings.exact is not None else labels.index.mode == "exact"
 
     def score_sentence_tokens(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Label rows and their exact ConTeXT-match scores for one sentence's token vectors."""
-        exact = self.settings.exact if self.settings.exact is not None else self.labels.index.mode == "exact"
-        if exact:
-            rows = np.arange(len(self._raw))
-        else:
-            k_tok = min(self.settings.token_k, len(self._raw))
-            k_sent = min(self.settings.sentence_k, len(self._raw))
-            tok_rows, _ = self.labels.search(tokens, k_tok, ef=self.settings.ef)
-            sent_rows, _ = self.labels.search(tokens.mean(axis=0, keepdims=True), k_sent, ef=self.settings.ef)
-            rows = np.unique(np.concatenate([tok_rows.ravel(), sent_rows.ravel()]))
-        return rows, match_scores(tokens, self._raw[rows], self.labels.norms[rows])
+        """Label rows and their exact ConTeXT-match scores for one sentence's token vectors, without the
+        threshold: every label in exact mode, the HNSW candidates otherwise (for rankings and diagnostics)."""
+        rows = np.arange(len(self.labels.labels)) if self.exact else self._hnsw_candidates(tokens)
+        return rows, self._scores(tokens, rows)
 
     def extract(self, text: str) -> list[SkillMatch]:
         """Skills in `text`, best score per skill over the whole ad, best first."""
@@ -99,13 +94,36 @@ class SkillExtractor:
                     best[owner] = match
         return sorted(best.values(), key=lambda m: -m.score)
 
+    def _hnsw_candidates(self, tokens: np.ndarray) -> np.ndarray:
+        """Union of the HNSW neighbours of every token and of the mean token."""
+        count = len(self.labels.labels)
+        tok_rows, _ = self.labels.search(tokens, min(self.settings.token_k, count), ef=self.settings.ef)
+        sent_rows, _ = self.labels.search(tokens.mean(axis=0, keepdims=True), min(self.settings.sentence_k, count),
+                                          ef=self.settings.ef)
+        return np.unique(np.concatenate([tok_rows.ravel(), sent_rows.ravel()]))
+
+    def _scores(self, tokens: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact ConTeXT-match scores of the label `rows` (never copies more than those rows)."""
+        every = len(rows) == len(self.labels.labels)  # rows are unique, so this is all of them, in order
+        return match_scores(tokens, self.labels.raw_vectors(None if every else rows),
+                            self.labels.norms if every else self.labels.norms[rows])
+
+    def _candidate_rows(self, token_list: list[np.ndarray]) -> list[np.ndarray]:
+        """Per sentence, the labels that can reach the threshold. Exact mode: every label whose best token
+        cosine (an upper bound of its score) reaches it, so the result equals scoring all labels; HNSW mode:
+        the neighbour union."""
+        if not self.exact:
+            return [self._hnsw_candidates(tokens) for tokens in token_list]
+        bound = max_cosines(token_list, self.labels.index.vectors())
+        return [np.flatnonzero(row >= self.settings.threshold - BOUND_SLACK) for row in bound]
+
     def _extract_chunk(self, sentences: list[str]) -> Iterator[tuple[SkillMatch, int]]:
         token_list = self.encoder.encode_tokens(sentences)
         offsets = self.encoder.token_offsets(sentences)
-        for sentence, tokens, offs in zip(sentences, token_list, offsets):
-            rows, scores = self.score_sentence_tokens(tokens)
+        for sentence, tokens, offs, rows in zip(sentences, token_list, offsets, self._candidate_rows(token_list)):
+            scores = self._scores(tokens, rows)
             seen: set[int] = set()
-            for i in np.argsort(-scores):
+            for i in np.argsort(-scores, kind="stable"):
                 if scores[i] < self.settings.threshold or len(seen) >= self.settings.top_k:
                     break
                 owner = int(self.labels.owners[rows[i]])
@@ -113,7 +131,7 @@ class SkillExtractor:
                     continue
                 seen.add(owner)
                 concept = self.labels.taxonomy.concepts[owner]
-                alpha = attention(tokens, self._raw[rows[i]])
+                alpha = attention(tokens, self.labels.raw_vectors(rows[i:i + 1])[0])
                 yield SkillMatch(concept.id, concept.label, round(float(scores[i]), 6), sentence,
                                  evidence(sentence, alpha, offs)), owner
 
