@@ -23,7 +23,7 @@ from speed_setup import INDEXES, bundle, cached_vectors, model_dir
 TOP = 5
 Run = Callable[[list[str], int], list[list[str]]]  # titles, batch size -> concept ids per title, best first
 TITLE_VARIANTS = ("workvec-int8", "workvec-fp32", "st-torch")
-E2E_VARIANTS = ("workvec", "workvec-exact", "reference")
+E2E_VARIANTS = ("workvec", "workvec-hnsw", "workvec-fp32", "reference")
 SKILL_INDEX_DIR = INDEXES / "speed-hnsw"  # HNSW regardless of size (auto mode would pick exact for 14k labels)
 
 
@@ -42,15 +42,17 @@ def _st_model():
     return SentenceTransformer(str(model_dir()), device="cpu")
 
 
-def skill_labels(encoder, threads: int = 1, rebuild: bool = False):
-    """The HNSW LabelIndex over ESCO skill preferred labels (built on first use)."""
+def skill_labels(encoder, threads: int = 1, rebuild: bool = False, hnsw: bool = True):
+    """The LabelIndex over ESCO skill preferred labels (built on first use): HNSW, or the default spec (exact
+    for 13,939 labels) when `hnsw` is False."""
     from workvec.runtime.labels import LabelIndex
     from workvec.runtime.taxonomy import load_taxonomy
     from workvec.runtime.vector_index import IndexSpec
 
+    spec = IndexSpec(mode="hnsw" if hnsw else "auto", threads=threads)
     labels = LabelIndex.open(encoder, load_taxonomy("esco-skills"), index_dir=SKILL_INDEX_DIR, include_alt=False,
-                             spec=IndexSpec(mode="hnsw", threads=threads), rebuild=rebuild, progress=False)
-    if labels.index.mode != "hnsw":
+                             spec=spec, rebuild=rebuild, progress=False)
+    if hnsw and labels.index.mode != "hnsw":
         raise RuntimeError(f"{SKILL_INDEX_DIR} holds a {labels.index.mode} index; delete it and rerun")
     return labels
 
@@ -147,6 +149,8 @@ def prepare(params: dict) -> dict:
     for precision in ("int8", "fp32"):
         _open_or_rebuild(title_labels, Encoder.load(bundle("title"), precision, "cpu"))
     _open_or_rebuild(skill_labels, Encoder.load(bundle("skill"), "int8", "cpu"), threads=params.get("threads", 2))
+    for precision in ("int8", "fp32"):
+        _open_or_rebuild(skill_labels, Encoder.load(bundle("skill"), precision, "cpu"), hnsw=False)
     if params.get("torch", True):
         st_onet_vectors()
         st_pooled_skills()
@@ -179,14 +183,15 @@ def titles(params: dict) -> dict:
 Extract = Callable[[list[str]], int]  # one ad's sentences -> number of skills found
 
 
-def workvec_extractor(exact: bool = False) -> tuple[Extract, object]:
-    """The product path: int8 skill bundle + HNSW label index + SkillExtractor (ad text = sentences, one a line);
-    `exact` scores every label instead of the HNSW candidates (ExtractSettings(exact=True))."""
+def workvec_extractor(variant: str) -> tuple[Extract, object]:
+    """SkillExtractor over the skill bundle (ad text = sentences, one a line). `workvec`: the product default
+    (int8, default index spec: exact with the cosine bound at 13,939 labels); `workvec-hnsw`: int8 with HNSW
+    candidates (the path above 20k labels); `workvec-fp32`: fp32, exact (isolates int8 from the runtime)."""
     from workvec.runtime.encoder import Encoder
-    from workvec.runtime.skills import ExtractSettings, SkillExtractor
+    from workvec.runtime.skills import SkillExtractor
 
-    encoder = Encoder.load(bundle("skill"), "int8", "cpu", threads=1)
-    extractor = SkillExtractor(encoder, skill_labels(encoder), ExtractSettings(exact=exact))
+    encoder = Encoder.load(bundle("skill"), "fp32" if variant == "workvec-fp32" else "int8", "cpu", threads=1)
+    extractor = SkillExtractor(encoder, skill_labels(encoder, hnsw=variant == "workvec-hnsw"))
     return lambda ad: len(extractor.extract("\n".join(ad))), extractor
 
 
@@ -218,21 +223,27 @@ def reference_extractor(threshold: float) -> tuple[Extract, list[list[str]]]:
 
 
 def _workvec_top5(extractor, ads: list[list[str]]) -> tuple[list[list[str]], dict[str, float]]:
-    """Untimed pass, batched per ad like `extract`: each sentence's top-5 concepts without the threshold, and
-    where the time goes."""
-    encode_s = score_s = 0.0
+    """Untimed pass, batched per ad like `extract`: where the time goes (encoding; candidates or the cosine
+    bound; exact scores of the candidates), then each sentence's top-5 concepts without the threshold."""
+    encode_s = candidates_s = score_s = 0.0
     top5: list[list[str]] = []
     concepts = extractor.labels.taxonomy.concepts
     for ad in ads:
         t0 = time.perf_counter()
         token_list = extractor.encoder.encode_tokens(ad)
         t1 = time.perf_counter()
+        rows = extractor._candidate_rows(token_list)
+        t2 = time.perf_counter()
+        for tokens, cand in zip(token_list, rows):
+            extractor._scores(tokens, cand)
+        t3 = time.perf_counter()
+        encode_s, candidates_s, score_s = encode_s + t1 - t0, candidates_s + t2 - t1, score_s + t3 - t2
         for tokens in token_list:
-            rows, scores = extractor.score_sentence_tokens(tokens)
-            best = rows[np.argsort(-scores, kind="stable")[:TOP]]
+            rows_all, scores = extractor.score_sentence_tokens(tokens)
+            best = rows_all[np.argsort(-scores, kind="stable")[:TOP]]
             top5.append([concepts[int(extractor.labels.owners[r])].id for r in best])
-        encode_s, score_s = encode_s + t1 - t0, score_s + time.perf_counter() - t1
-    return top5, {"encode_tokens": round(encode_s, 3), "candidates_and_scores": round(score_s, 3)}
+    return top5, {"encode_tokens": round(encode_s, 3), "candidates": round(candidates_s, 3),
+                  "exact_scores": round(score_s, 3)}
 
 
 def e2e(params: dict) -> dict:
@@ -242,13 +253,13 @@ def e2e(params: dict) -> dict:
 
     ads = [list(a) for a in params["ads"]]
     variant = params["variant"]
+    if variant not in E2E_VARIANTS:
+        raise ValueError(f"unknown e2e variant {variant!r}; use one of {E2E_VARIANTS}")
     started = time.perf_counter()
     if variant.startswith("workvec"):
-        extract, extractor = workvec_extractor(exact=variant == "workvec-exact")
-    elif variant == "reference":
-        extract, top5 = reference_extractor(DEFAULT_THRESHOLD)
+        extract, extractor = workvec_extractor(variant)
     else:
-        raise ValueError(f"unknown e2e variant {variant!r}; use one of {E2E_VARIANTS}")
+        extract, top5 = reference_extractor(DEFAULT_THRESHOLD)
     load_s = time.perf_counter() - started
     extract(ads[0][:8])  # warm-up
     t0 = time.perf_counter()
