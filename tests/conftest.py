@@ -13,7 +13,9 @@ Plus ``plain``: the same transformer + pooling without any head (for ``--branch`
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 import json
+import os
 import shutil
 import types
 import csv
@@ -208,6 +210,19 @@ def tiny_st(tiny_mpnet) -> dict:
         name: SentenceTransformer(str(getattr(tiny_mpnet, name)), device="cpu", local_files_only=True).eval()
         for name in ("asym", "router")
     }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def workvec_home(tmp_path_factory) -> Iterator[Path]:
+    """Tests never touch the user's cache: WORKVEC_HOME (indexes, optimised-graph cache) is a temp folder."""
+    home = tmp_path_factory.mktemp("workvec-home")
+    saved = os.environ.get("WORKVEC_HOME")
+    os.environ["WORKVEC_HOME"] = str(home)
+    yield home
+    if saved is None:
+        os.environ.pop("WORKVEC_HOME", None)
+    else:
+        os.environ["WORKVEC_HOME"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -299,4 +299,4 @@ def test_workvec_entry_point_subprocess(minilm_title, jobs_csv, tmp_path) -> Non
     bad = subprocess.run([str(exe), "extract", "x", "--threshold", "-1", "--bundle", str(tmp_path)],
                          capture_output=True, text=True, timeout=300, env=env)
     assert bad.returncode == 2 and bad.stderr.startswith("workvec: error: ") and "threshold" in bad.stderr
-    assert not (tmp_path / "home").exists(), "the CLI wrote to WORKVEC_HOME though --index-dir was given"
+    assert not (tmp_path / "home" / "indexes").exists(), "the CLI wrote indexes to WORKVEC_HOME though --index-dir was given"

@@ -94,6 +94,33 @@ def test_flipped_byte_is_detected(bundle_copy):
     Encoder.load(bundle_copy, "fp32", "cpu")  # the untouched fp32 model still loads
 
 
+def test_graph_cache_serves_later_loads_with_equal_outputs(bundle_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
+    first = Encoder.load(bundle_copy, "int8", "cpu")
+    entries = list((tmp_path / "home" / "graphs").glob("*.onnx"))
+    assert len(entries) == 1 and not list((tmp_path / "home" / "graphs").glob(".*"))  # no temp file left
+    second = Encoder.load(bundle_copy, "int8", "cpu")
+    np.testing.assert_array_equal(first.encode(TEXTS), second.encode(TEXTS))
+
+
+def test_graph_cache_never_hides_an_altered_model(bundle_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
+    Encoder.load(bundle_copy, "int8", "cpu")  # fills the cache
+    path = bundle_copy / "model.int8.onnx"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))  # same size, new mtime: a different file state
+    with pytest.raises(BundleError, match=r"model\.int8\.onnx.*altered"):
+        Encoder.load(bundle_copy, "int8", "cpu")
+
+
+def test_graph_cache_can_be_turned_off(bundle_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WORKVEC_GRAPH_CACHE", "0")
+    Encoder.load(bundle_copy, "int8", "cpu")
+    assert not (tmp_path / "home" / "graphs").exists()
+
+
 def test_truncated_file_is_detected(bundle_copy):
     path = bundle_copy / "model.int8.onnx"
     data = path.read_bytes()

@@ -11,6 +11,7 @@ import numpy as np
 
 from workvec.errors import BundleError, InputError
 from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE, Manifest, read_manifest, verify_files
+from workvec.runtime import graph_cache
 from workvec.runtime.session import CPU, create_session, resolve_providers
 from workvec.runtime.tokenizer import check_texts, count_truncated, iter_batches, load_tokenizer
 
@@ -50,7 +51,8 @@ class Encoder:
         threads: int | None = None,
         verify: bool = True,
     ) -> Encoder:
-        """Open a bundle. `precision="auto"` is int8 on CPU and fp32 on CUDA; `verify` checks sha256 of used files."""
+        """Open a bundle. `precision="auto"` is int8 on CPU and fp32 on CUDA; `verify` checks the sha256 of the
+        files it uses (the model's once per file state on CPU, see `graph_cache`)."""
         if precision not in PRECISIONS:
             raise InputError(f"precision {precision!r} is not one of {PRECISIONS}")
         if threads is not None and threads < 1:
@@ -63,9 +65,9 @@ class Encoder:
         model_file = MODEL_FILES[precision]
         if model_file not in manifest.files:
             raise BundleError(f"{directory} has no {precision} model (exported with --quantize none?); load precision='fp32'")
-        verify_files(directory, manifest, [model_file, TOKENIZER_FILE], full=verify)
+        verify_files(directory, manifest, [TOKENIZER_FILE], full=verify)
         tokenizer = load_tokenizer(directory / TOKENIZER_FILE, manifest.max_seq_length)
-        session = create_session(directory / model_file, chosen, threads)
+        session = _open_session(directory, manifest, model_file, chosen, threads, verify)
         info = EncoderInfo(
             bundle=str(directory),
             precision=precision,
@@ -124,3 +126,28 @@ class Encoder:
             for row, (i, n) in enumerate(zip(batch.order, batch.lengths)):
                 result[int(i)] = np.ascontiguousarray(out[row, : int(n)], dtype=np.float32)
         return result
+
+
+def _open_session(directory: Path, manifest: Manifest, model_file: str, providers: list[str],
+                  threads: int | None, verify: bool):
+    """The model's session; on CPU through the optimised-graph cache (hit: size check only, since the entry
+    was written after a full sha256 check of this exact file state; miss: verify, optimise, save)."""
+    model, sha = directory / model_file, manifest.files[model_file]["sha256"]
+    if providers != [CPU]:
+        verify_files(directory, manifest, [model_file], full=verify)
+        return create_session(model, providers, threads)
+    verify_files(directory, manifest, [model_file], full=False)
+    cached = graph_cache.lookup(model, sha)
+    if cached is not None:
+        return create_session(cached, providers, threads)
+    verify_files(directory, manifest, [model_file], full=verify)
+    target = graph_cache.scratch(model, sha) if verify else None
+    if target is None:
+        return create_session(model, providers, threads)
+    try:
+        session = create_session(model, providers, threads, save_to=target[0])
+    except BaseException:
+        target[0].unlink(missing_ok=True)
+        raise
+    graph_cache.commit(*target)
+    return session
