@@ -353,5 +353,9 @@ def test_int8_gate_checks_token_vectors_of_skill_bundles():
     assert int8_failures({**pooled, "token_mean_cosine": 0.992, "token_min_cosine": 0.975}, Thresholds()) == []
     (failure,) = int8_failures({**pooled, "token_mean_cosine": 0.992, "token_min_cosine": 0.96}, Thresholds())
     assert "token_min_cosine" in failure
+    # the token bar is stricter than the pooled one: 0.971 passes for pooled vectors, not for tokens
+    assert int8_failures({**pooled, "min_cosine": 0.971}, Thresholds()) == []
+    (failure,) = int8_failures({**pooled, "token_mean_cosine": 0.992, "token_min_cosine": 0.971}, Thresholds())
+    assert "token_min_cosine" in failure and "0.975" in failure
     (failure,) = fp32_failures({"min_cosine": 1.0, "token_min_cosine": 0.9999}, Thresholds())
     assert "token_min_cosine" in failure

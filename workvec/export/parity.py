@@ -21,6 +21,9 @@ class Thresholds:
     int8_mean_cosine: float = 0.99
     int8_min_cosine: float = 0.97
     int8_top10_overlap: float = 0.90
+    # Skill bundles: ConTeXT-match ranks labels by token vectors. Measured on HOUSE / TECH test (MiniLM int8):
+    # token min 0.971 cost -0.007 / -0.006 MRR, token min 0.979 cost -0.004 / -0.001 (target: within 0.005).
+    int8_token_min_cosine: float = 0.975
 
     @classmethod
     def parse(cls, items: list[str]) -> Thresholds:
@@ -116,7 +119,7 @@ def int8_failures(stats: dict[str, Any], bar: Thresholds) -> list[str]:
         "top10_overlap": bar.int8_top10_overlap,
     }
     if "token_mean_cosine" in stats:  # skill bundles: the token vectors are the product, gate them too
-        checks.update(token_mean_cosine=bar.int8_mean_cosine, token_min_cosine=bar.int8_min_cosine)
+        checks.update(token_mean_cosine=bar.int8_mean_cosine, token_min_cosine=bar.int8_token_min_cosine)
     return [f"int8 {k} {stats[k]:.4f} < {v}" for k, v in checks.items() if stats[k] < v]
 
 

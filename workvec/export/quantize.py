@@ -20,7 +20,9 @@ class QuantSpec:
     weight_type: str = "QInt8"
     per_channel: bool = True
     reduce_range: bool = False
-    op_types: tuple[str, ...] = ("MatMul",)
+    # Gather: the embedding tables become int8 too (all-MiniLM-L6-v2: bundle 60.5 -> 24.7 MB, session load
+    # 0.21 -> 0.11 s, mean cosine on the probes 0.99402 -> 0.99379).
+    op_types: tuple[str, ...] = ("MatMul", "Gather")
     exclude: tuple[str, ...] = ()  # regexes over node names kept in fp32
 
     def __post_init__(self) -> None:
