@@ -278,3 +278,18 @@ def test_duplicate_ids_reported(tmp_path: Path) -> None:
 def test_empty_labels_and_ids_reported(tmp_path: Path) -> None:
     message = load_error(write(tmp_path, "gaps.csv", "id,label\n1,a\n2,\n3,  \n,d\n"))
     assert "empty label on line 3, 4" in message and "empty id on line 5" in message
+
+
+@pytest.mark.parametrize("name", ["esco-skills", "onet"])
+def test_embedded_fast_path_equals_the_validating_parser(name: str) -> None:
+    from workvec.runtime import taxonomy
+
+    fast = load_taxonomy(name)
+    slow = taxonomy._load_file(taxonomy.DATA_DIR / f"{name}.tsv.gz", "csv", name)
+    assert fast == slow and fast.sha256 == slow.sha256
+
+
+def test_sha256_separates_fields() -> None:
+    one = Taxonomy("x", (Concept("a", "A", ("B", "C")),))
+    assert one.sha256 != Taxonomy("x", (Concept("a", "A", ("B|C",)),)).sha256
+    assert one.sha256 != Taxonomy("x", (Concept("a", "A", ("B",)), Concept("C", "", ()))).sha256
