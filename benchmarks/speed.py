@@ -1,6 +1,6 @@
 """Speed, memory and cold start of workvec against straightforward sentence-transformers implementations.
 
-    python benchmarks/speed.py [--quick] [--only e2e,titles,index,peak,memory] [--out DIR]
+    python benchmarks/speed.py [--quick] [--only e2e,titles,index,peak,memory] [--synthetic N] [--out DIR]
 
 Sections (each timed variant runs at one thread; see benchmarks/results/speed.md for the numbers):
   e2e     skill extraction on SkillSpan job ads: workvec (int8 skill bundle + HNSW LabelIndex + SkillExtractor)
@@ -25,7 +25,7 @@ import datetime
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: finishes in under two minutes once "
                                                              "the bundles and caches exist")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument("--synthetic", type=int, default=None, metavar="N",
+                        help="synthetic index size (default: the largest of the ladder predicted to build in 120 s)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default benchmarks/results; "
                                                                "--quick: .bench-cache/speed-quick)")
     args = parser.parse_args(argv)
@@ -57,6 +59,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.only = [s for s in SECTIONS if s in asked]  # canonical order: memory reuses e2e / titles children
     if unknown or not args.only:
         parser.error(f"--only takes a subset of {','.join(SECTIONS)} (got {unknown or 'nothing'})")
+    if args.synthetic is not None and args.synthetic < 1000:
+        parser.error(f"--synthetic takes a vector count >= 1000 (got {args.synthetic})")
     args.out = args.out or (CACHE / "speed-quick" if args.quick else RESULTS)
     return args
 
@@ -108,6 +112,8 @@ def summary(sections: dict) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = make_config(args.quick, args.out)
+    if args.synthetic:
+        cfg = replace(cfg, synthetic_n=args.synthetic)
     started = time.perf_counter()
     log(f"speed benchmark ({'quick' if cfg.quick else 'full'}): {', '.join(args.only)} -> {args.out}")
     speed_sections.prepare(cfg, with_torch=any(s in NEEDS_TORCH for s in args.only))

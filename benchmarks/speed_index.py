@@ -146,7 +146,7 @@ def clusters_for(n: int) -> int:
 def synthetic_size(cfg: Config) -> tuple[int, str]:
     """The synthetic set size: fixed in quick mode, else the largest ladder size predicted to build in budget."""
     if cfg.synthetic_n:
-        return cfg.synthetic_n, "fixed (quick mode)"
+        return cfg.synthetic_n, "fixed (quick mode)" if cfg.quick else "fixed (--synthetic)"
     from workvec.runtime.vector_index import IndexSpec, VectorIndex
 
     cached = sorted((int(p.stem.split("-")[1]) for p in CROSSOVER_DIR.glob("synthetic-*.hnsw")), reverse=True)

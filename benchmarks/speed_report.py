@@ -55,8 +55,10 @@ def e2e_md(r: dict) -> str:
         f"- grouping: {r['grouping']}",
         f"- labels: {r['labels']}; threshold {wv['details'].get('threshold')}, top-5 per sentence, best per ad; "
         f"encode batch {r['encode_batch_size']}, {r['threads']} thread",
-        f"- padding: length-sorted batches of {pad['batch']} per ad run {pad['padded_tokens']:,} tokens for "
-        f"{pad['real_tokens']:,} real ones ({pad['ratio']}x; both variants batch this way)",
+        f"- padding: sentence-transformers' length-sorted batches of {pad['batch']} per ad run "
+        f"{pad['padded_tokens']:,} tokens for {pad['real_tokens']:,} real ones ({pad['ratio']}x)"
+        + (f"; workvec's batch planner runs {pad['workvec_padded_tokens']:,} ({pad['workvec_ratio']}x)"
+           if "workvec_padded_tokens" in pad else ""),
     ]
     for v in r["variants"]:
         if "breakdown_s" in v["details"]:

@@ -187,15 +187,23 @@ def _tokenizer():
 
 
 def padding(ads: Sequence[Ad], batch: int) -> dict:
-    """Tokens an encoder runs when each ad's sentences are length-sorted and padded per batch of `batch`
-    (what SkillExtractor.extract does per ad) vs the real tokens."""
+    """Tokens an encoder runs per ad vs the real tokens: sentence-transformers' way (length-sorted, fixed batches
+    of `batch`) and workvec's (chunks of SENTENCES_PER_CHUNK sentences, `plan_batches`, which also closes a
+    batch before a text under half the batch's longest)."""
+    from workvec.runtime.skills import SENTENCES_PER_CHUNK
+    from workvec.runtime.tokenizer import plan_batches
+
     tokenizer = _tokenizer()
-    real = padded = 0
+    real = padded = planned = 0
     for ad in ads:
         lengths = sorted((len(e.ids) for e in tokenizer.encode_batch(list(ad.sentences))), reverse=True)
         real += sum(lengths)
         padded += sum(lengths[i] * len(lengths[i:i + batch]) for i in range(0, len(lengths), batch))
-    return {"batch": batch, "real_tokens": real, "padded_tokens": padded, "ratio": round(padded / max(1, real), 2)}
+        for lo in range(0, len(ad.sentences), SENTENCES_PER_CHUNK):
+            chunk = np.array([len(e.ids) for e in tokenizer.encode_batch(list(ad.sentences[lo:lo + SENTENCES_PER_CHUNK]))])
+            planned += sum(len(idx) * int(chunk[idx[0]]) for idx in plan_batches(chunk, batch))
+    return {"batch": batch, "real_tokens": real, "padded_tokens": padded, "ratio": round(padded / max(1, real), 2),
+            "workvec_padded_tokens": planned, "workvec_ratio": round(planned / max(1, real), 2)}
 
 
 def cached_vectors(name: str, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
