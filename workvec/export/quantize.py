@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,9 @@ class QuantSpec:
     # 0.21 -> 0.11 s, mean cosine on the probes 0.99402 -> 0.99379).
     op_types: tuple[str, ...] = ("MatMul", "Gather")
     exclude: tuple[str, ...] = ()  # regexes over node names kept in fp32
+    # SmoothQuant alpha for the activations feeding the MatMuls matched by `smooth_ops` (0: off); see smooth.py
+    smooth: float = 0.0
+    smooth_ops: str = ""
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -82,13 +85,26 @@ def weight_settings(preset: str) -> list[QuantSpec]:
     return [QuantSpec(preset=name, weight_type=w, reduce_range=r) for w, r in WEIGHTS[name]]
 
 
-def quantize(src: Path, dst: Path, spec: QuantSpec) -> None:
-    """Write the dynamically quantized copy of `src` to `dst`."""
+def quantize(src: Path, dst: Path, spec: QuantSpec, tokenizer: Path | None = None, pad_id: int = 0) -> None:
+    """Write the dynamically quantized copy of `src` to `dst` (smoothed first when `spec.smooth`, which
+    calibrates with `tokenizer`)."""
     import re
 
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    if spec.smooth:
+        from workvec.export.smooth import smooth
+
+        if tokenizer is None:
+            raise ExportError("smoothing needs the bundle's tokenizer.json for calibration")
+        smoothed = dst.with_name(dst.stem + ".smoothed.onnx")
+        smooth(src, smoothed, tokenizer, pad_id, spec.smooth, spec.smooth_ops)
+        try:
+            quantize(smoothed, dst, replace(spec, smooth=0.0))
+        finally:
+            smoothed.unlink(missing_ok=True)
+        return
     names = [n.name for n in onnx.load(str(src), load_external_data=False).graph.node]
     keep = [n for n in names if any(re.search(p, n) for p in spec.exclude)]
     try:
