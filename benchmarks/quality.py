@@ -355,6 +355,7 @@ def main(argv=None) -> int:
     print(markdown(report))
     if args.json:
         write_json(args.json, report)
+        Path(args.json).with_suffix(".md").write_text(markdown(report) + "\n", encoding="utf-8")
     return 0
 
 
