@@ -44,8 +44,8 @@ def e2e_md(r: dict) -> str:
         markdown_table(["variant", "sentences/s", "ads/s", "seconds", "load s", "skills found", "peak RSS MiB"], rows),
         "",
         f"**Speed-up {r['speedup']}x** (target >= {r['target_speedup']:.0f}x: "
-        f"{'met' if r['meets_target'] else 'NOT met'}; "
-        + ", ".join(f"{k} {v}x" for k, v in r["speedups"].items() if k != "workvec") + "). Equal results: top-5 "
+        f"{'met' if r['meets_target'] else 'NOT met'}"
+        + "".join(f"; {k} {v}x" for k, v in r["speedups"].items() if k != "workvec") + "). Equal results: top-5 "
         f"overlap {r['top5_overlap']:.3f}, top-1 agreement {r['top1_agreement']:.3f}.", "",
         markdown_table(["pair", "top-5 overlap", "top-1 agreement"], agree), "",
         f"- agreement: {r['agreement_note']}",
