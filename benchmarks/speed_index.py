@@ -89,7 +89,12 @@ def hnsw_index(name: str, vectors: np.ndarray, threads: int):
     if record.is_file() and (CROSSOVER_DIR / f"{name}.json").is_file():
         built = json.loads(record.read_text(encoding="utf-8"))
         if built["digest"] == digest:
-            return VectorIndex.load(CROSSOVER_DIR, name, threads=1), built["build_s"], built["threads"]
+            from workvec.errors import LabelIndexError
+
+            try:
+                return VectorIndex.load(CROSSOVER_DIR, name, threads=1), built["build_s"], built["threads"]
+            except LabelIndexError as exc:  # written by an older workvec: rebuild
+                log(f"index: cached {name} is stale ({exc}); rebuilding")
     log(f"index: building HNSW over {len(vectors):,} vectors ({threads} threads) ...")
     t0 = time.perf_counter()
     index = VectorIndex.build(vectors, IndexSpec(mode="hnsw", threads=threads))
