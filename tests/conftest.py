@@ -250,6 +250,21 @@ def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Pat
     return path
 
 
+def export_leftovers(parent: Path) -> list[str]:
+    """Temporary export folders left in `parent` (a failed export must leave none)."""
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".workvec-export-"))
+
+
+def open_esco_hnsw(encoder, tmp_path_factory):
+    """ESCO skill preferred labels in an HNSW index (what `workvec extract` searches), built once per session."""
+    from workvec.runtime.labels import LabelIndex
+    from workvec.runtime.taxonomy import load_taxonomy
+    from workvec.runtime.vector_index import IndexSpec
+
+    return LabelIndex.open(encoder, load_taxonomy("esco-skills"), shared_index_dir(tmp_path_factory, "esco"),
+                           include_alt=False, spec=IndexSpec(mode="hnsw"), progress=False)
+
+
 def write_taxonomy(path: Path, rows) -> Path:
     """A generic CSV taxonomy (id,label,alt_labels with '|' between alternatives) from (id, label, alts) rows."""
     with open(path, "w", encoding="utf-8", newline="") as fh:

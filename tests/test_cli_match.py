@@ -6,7 +6,6 @@ bundles from conftest and label indexes in temporary directories (never ~/.cache
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from workvec.cli import main
-from conftest import shared_index_dir
+from conftest import shared_index_dir, write_taxonomy
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 OCCUPATIONS_CSV = DATA / "esco" / "occupations_en.csv"
@@ -38,13 +37,7 @@ AD = ("Strong Python programming skills are required.\n"
 
 @pytest.fixture(scope="module")
 def jobs_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("taxonomy") / "jobs.csv"
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["id", "label", "alt_labels"])
-        for cid, label, alts in JOBS:
-            writer.writerow([cid, label, "|".join(alts)])
-    return path
+    return write_taxonomy(tmp_path_factory.mktemp("taxonomy") / "jobs.csv", JOBS)
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import numpy as np
 import pytest
 
-from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, torch_threads
+from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, export_leftovers, torch_threads
 from workvec.export.bundle import quant_ladder
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, read_manifest
@@ -229,10 +228,6 @@ def test_info_on_a_non_bundle_is_a_clear_error(tmp_path, capsys):
 # --- the gate really fails -------------------------------------------------------------------------------------
 
 
-def _leftovers(parent):
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".workvec-export-"))
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -252,7 +247,7 @@ def test_impossible_bar_fails_and_writes_nothing(tiny_mpnet, tmp_path, capsys, a
     assert "parity gate failed" in err and "no bundle written" in err
     assert not (out / MANIFEST_NAME).exists()
     assert not out.exists()
-    assert _leftovers(tmp_path) == []
+    assert export_leftovers(tmp_path) == []
     if "int8_top10_overlap=1.01" in args:
         start = err.index("\n{\n") + 1  # the report is printed as indented JSON; log lines hold inline JSON too
         report = json.loads(err[start: err.index("\n}\n", start) + 2])
@@ -269,79 +264,8 @@ def test_failed_export_keeps_the_previous_bundle(tiny_mpnet, tiny_bundles, tmp_p
     with torch_threads(1):
         assert export(tiny_mpnet.router, out, "--kind", "title", "--quantize", "none", "--bar", "fp32_min_cosine=1.1") == 1
     assert (out / MANIFEST_NAME).read_text() == before
-    assert _leftovers(tmp_path) == []
+    assert export_leftovers(tmp_path) == []
     Encoder.load(out, "fp32", "cpu")
-
-
-# --- bad input: exit code 2 and a message naming the problem --------------------------------------------------
-
-
-def _fails(capsys, *argv) -> str:
-    with torch_threads(1):
-        code = export(*argv)
-    assert code == 2
-    return capsys.readouterr().err
-
-
-def test_missing_model_path(tmp_path, capsys):
-    err = _fails(capsys, tmp_path / "no-such-model", tmp_path / "out", "--kind", "title")
-    assert "no-such-model" in err and "does not exist" in err
-    assert not (tmp_path / "out").exists()
-
-
-def test_directory_that_is_not_a_sentence_transformers_model(tmp_path, capsys):
-    folder = tmp_path / "notamodel"
-    folder.mkdir()
-    (folder / "config.json").write_text("{}")
-    err = _fails(capsys, folder, tmp_path / "out", "--kind", "title")
-    assert "not a sentence-transformers model" in err and "modules.json" in err
-
-
-def test_model_path_that_is_a_file(tmp_path, capsys):
-    path = tmp_path / "model.onnx"
-    path.write_bytes(b"x")
-    err = _fails(capsys, path, tmp_path / "out", "--kind", "title")
-    assert "is a file" in err
-
-
-def test_unknown_branch(tiny_mpnet, tmp_path, capsys):
-    err = _fails(capsys, tiny_mpnet.router, tmp_path / "out", "--kind", "title", "--branch", "query")
-    assert "'query'" in err and "not a route" in err and "anchor" in err and "positive" in err
-    assert not (tmp_path / "out").exists() and _leftovers(tmp_path) == []
-
-
-def test_branch_on_a_model_without_asym(tiny_mpnet, tmp_path, capsys):
-    err = _fails(capsys, tiny_mpnet.plain, tmp_path / "out", "--kind", "title", "--branch", "anchor")
-    assert "no Asym/Router head" in err and "--branch" in err
-
-
-def test_branch_with_kind_skill(tiny_mpnet, tmp_path, capsys):
-    err = _fails(capsys, tiny_mpnet.asym, tmp_path / "out", "--kind", "skill", "--branch", "positive")
-    assert "--branch" in err and "title" in err
-
-
-def test_unknown_bar_name(tiny_mpnet, tmp_path, capsys):
-    err = _fails(capsys, tiny_mpnet.router, tmp_path / "out", "--kind", "title", "--bar", "fp32_cosine=0.5")
-    assert "fp32_cosine" in err and "fp32_min_cosine" in err
-
-
-def test_out_that_is_not_a_bundle_is_not_overwritten(tiny_mpnet, tmp_path, capsys):
-    out = tmp_path / "precious"
-    out.mkdir()
-    (out / "notes.txt").write_text("keep me")
-    err = _fails(capsys, tiny_mpnet.router, out, "--kind", "title")
-    assert "not a workvec bundle" in err
-    assert (out / "notes.txt").read_text() == "keep me"
-
-
-def test_hub_id_offline_fails_fast(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)  # no local folder called TechWolf/JobBERT-v2
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    started = time.perf_counter()
-    err = _fails(capsys, "TechWolf/JobBERT-v2", tmp_path / "out", "--kind", "title")
-    assert time.perf_counter() - started < 10
-    assert "TechWolf/JobBERT-v2" in err and "offline" in err
-    assert "--local-dir" in err and "pass DIR" in err  # the local-path alternative
 
 
 def test_int8_gate_checks_token_vectors_of_skill_bundles():

@@ -18,7 +18,7 @@ from workvec.runtime.labels import LabelIndex
 from workvec.runtime.manifest import MANIFEST_NAME
 from workvec.runtime.taxonomy import load_taxonomy
 from workvec.runtime.vector_index import IndexSpec
-from conftest import shared_index_dir, write_taxonomy
+from conftest import open_esco_hnsw, write_taxonomy
 
 OLD_NS = 1_000_000_000 * 10**9  # 2001-09-09: an mtime no (re)build can produce
 
@@ -59,9 +59,16 @@ def skill_encoder(minilm_skill: Path) -> Encoder:
 
 @pytest.fixture(scope="module")
 def esco_skills_index(skill_encoder: Encoder, tmp_path_factory) -> LabelIndex:
-    """ESCO skill preferred labels in an HNSW index: what `workvec extract` searches."""
-    return LabelIndex.open(skill_encoder, load_taxonomy("esco-skills"), shared_index_dir(tmp_path_factory, "esco"),
-                           include_alt=False, spec=IndexSpec(mode="hnsw"), progress=False)
+    return open_esco_hnsw(skill_encoder, tmp_path_factory)
+
+
+def assert_stale(encoder: Encoder, taxonomy, index_dir: Path, field: str) -> None:
+    """Opening the cached index must fail as stale, naming what changed and the fix."""
+    with pytest.raises(LabelIndexError) as err:
+        LabelIndex.open(encoder, taxonomy, index_dir, progress=False)
+    message = str(err.value)
+    assert "stale" in message and f"'{field}'" in message, message
+    assert "rebuild" in message, f"the error must name the fix: {message}"
 
 
 def test_index_holds_every_label_with_its_owner(title_encoder: Encoder, tmp_path: Path) -> None:
@@ -136,11 +143,7 @@ def test_index_of_another_bundle_is_refused_until_rebuilt(title_encoder: Encoder
     other = Encoder.load(_bundle_with_other_source(Path(minilm_title), tmp_path / "copy"))
     assert other.manifest.digest() != title_encoder.manifest.digest()
 
-    with pytest.raises(LabelIndexError) as err:
-        LabelIndex.open(other, taxonomy, index_dir, progress=False)
-    message = str(err.value)
-    assert "stale" in message and "'bundle'" in message, message
-    assert "rebuild" in message, f"the error must name the fix: {message}"
+    assert_stale(other, taxonomy, index_dir, "bundle")
 
     rebuilt = LabelIndex.open(other, taxonomy, index_dir, rebuild=True, progress=False)
     assert rebuilt.index.meta["bundle"] == other.manifest.digest()
@@ -156,11 +159,7 @@ def test_index_of_an_edited_taxonomy_is_refused_until_rebuilt(title_encoder: Enc
     edited = [(cid, "pastry chef" if cid == "chef" else label, alts) for cid, label, alts in OCCUPATIONS]
     taxonomy = load_taxonomy(write_taxonomy(path, edited))
 
-    with pytest.raises(LabelIndexError) as err:
-        LabelIndex.open(title_encoder, taxonomy, index_dir, progress=False)
-    message = str(err.value)
-    assert "stale" in message and "'taxonomy'" in message, message
-    assert "rebuild" in message, f"the error must name the fix: {message}"
+    assert_stale(title_encoder, taxonomy, index_dir, "taxonomy")
 
     index = LabelIndex.open(title_encoder, taxonomy, index_dir, rebuild=True, progress=False)
     assert "pastry chef" in index.labels and "chef" not in index.labels

@@ -19,9 +19,7 @@ from workvec.runtime.evidence import MAX_SPANS, evidence
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.sentences import split_sentences
 from workvec.runtime.skills import SENTENCES_PER_CHUNK, ExtractSettings, SkillExtractor, SkillMatch
-from workvec.runtime.taxonomy import load_taxonomy
-from workvec.runtime.vector_index import IndexSpec
-from conftest import shared_index_dir
+from conftest import open_esco_hnsw
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SKILLSPAN = DATA / "bench" / "skillspan_esco"
@@ -64,9 +62,7 @@ def encoder(minilm_skill: Path) -> Encoder:
 
 @pytest.fixture(scope="module")
 def esco(encoder: Encoder, tmp_path_factory) -> LabelIndex:
-    """ESCO skill preferred labels in an HNSW index (as `workvec extract` builds it)."""
-    return LabelIndex.open(encoder, load_taxonomy("esco-skills"), shared_index_dir(tmp_path_factory, "esco"),
-                           include_alt=False, spec=IndexSpec(mode="hnsw"), progress=False)
+    return open_esco_hnsw(encoder, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
