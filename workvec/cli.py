@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     from workvec import cli_match, demo
 
     cli_match.register(sub)
+    from workvec.analyze import cli as analyze_cli; analyze_cli.register(sub)  # noqa: E702
     demo.register(sub)
     return parser
 
