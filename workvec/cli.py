@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workvec.errors import ParityError, WorkvecError
+from workvec.parity_line import parity_line
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -30,17 +31,8 @@ def _export(args: argparse.Namespace) -> int:
         print(json.dumps(exc.report, indent=2), file=sys.stderr)
         raise
     print(f"wrote {args.out}")
-    print(_parity_line(manifest.parity))
+    print(parity_line(manifest.parity))
     return 0
-
-
-def _parity_line(report: dict) -> str:
-    fp32, int8 = report.get("fp32", {}), report.get("int8")
-    line = f"parity fp32 min cosine {fp32.get('min_cosine', float('nan')):.7f}"
-    if int8:
-        line += (f" | int8 mean {int8['mean_cosine']:.4f} min {int8['min_cosine']:.4f}"
-                 f" top10 overlap {int8['top10_overlap']:.3f}")
-    return line
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -60,7 +52,7 @@ def _info(args: argparse.Namespace) -> int:
     print(f"int8         preset={q.get('preset')}  weights={q.get('weight_type')}  per_channel={q.get('per_channel')}"
           f"  fp32 nodes={q.get('exclude')}")
     print(f"opset        {data['opset']}")
-    print(_parity_line(data["parity"]))
+    print(parity_line(data["parity"]))
     for name, rec in sorted(data["files"].items()):
         print(f"  {name:18s} {rec['bytes'] / 1e6:9.2f} MB  sha256 {rec['sha256'][:16]}…")
     return 0

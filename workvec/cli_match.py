@@ -23,33 +23,17 @@ def _taxonomy(name: str):
     return load_taxonomy(name)
 
 
-def _encoder(bundle: str | None, kind: str, threads: int | None):
-    from workvec.defaults import default_bundle
-    from workvec.runtime.encoder import Encoder
-
-    path = Path(bundle) if bundle else default_bundle(kind)
-    if not bundle and not path.exists():
-        raise InputError(f"no --bundle given and the default {kind} bundle {path} does not exist;"
-                         f" create it with `workvec demo` or `workvec export --kind {kind} --out {path}`")
-    return Encoder.load(path, threads=threads)
-
-
-def _labels(args: argparse.Namespace, encoder, include_alt: bool, mode: str):
-    from workvec.runtime.labels import LabelIndex
-    from workvec.runtime.vector_index import IndexSpec
-
+def _open(cls, args: argparse.Namespace, **options):
     if args.index_dir is not None and not Path(args.index_dir).is_dir():
         raise InputError(f"--index-dir {args.index_dir} does not exist; create it (mkdir -p) or omit the flag")
-    return LabelIndex.open(encoder, _taxonomy(args.taxonomy), args.index_dir, include_alt=include_alt,
-                           spec=IndexSpec(mode=mode, threads=args.threads or 1), rebuild=args.rebuild_index,
-                           progress=sys.stderr.isatty())
+    return cls.open(args.bundle, taxonomy=_taxonomy(args.taxonomy), threads=args.threads, index_dir=args.index_dir,
+                    strict=args.strict_index, progress=sys.stderr.isatty(), **options)
 
 
 def _normalize(args: argparse.Namespace) -> int:
     from workvec.runtime.titles import TitleNormalizer
 
-    encoder = _encoder(args.bundle, "title", args.threads)
-    normalizer = TitleNormalizer(encoder, _labels(args, encoder, include_alt=True, mode="auto"))
+    normalizer = _open(TitleNormalizer, args)
     for title, matches in zip(args.titles, normalizer.normalize(args.titles, k=args.k)):
         if args.json:
             print(json.dumps({"query": title, "matches": [m.to_json() for m in matches]}, ensure_ascii=False))
@@ -88,10 +72,9 @@ def _extract(args: argparse.Namespace) -> int:
     from workvec.runtime.skills import ExtractSettings, SkillExtractor
 
     threshold = ExtractSettings.threshold if args.threshold is None else args.threshold
-    settings = ExtractSettings(threshold=threshold, top_k=args.top_k, exact=True if args.exact else None)
+    ExtractSettings(threshold=threshold, k=args.k)  # bad values fail before any model loads
     text = read_text(args)
-    encoder = _encoder(args.bundle, "skill", args.threads)
-    extractor = SkillExtractor(encoder, _labels(args, encoder, include_alt=False, mode="auto"), settings)
+    extractor = _open(SkillExtractor, args, threshold=threshold, k=args.k, exact=True if args.exact else None)
     skills = extractor.extract(text)
     if args.json:
         print(json.dumps({"skills": [s.to_json() for s in skills]}, ensure_ascii=False))
@@ -106,7 +89,7 @@ def _common(p: argparse.ArgumentParser, taxonomy: str) -> None:
     p.add_argument("--taxonomy", default=taxonomy, help=f"embedded name or a file path (default: {taxonomy})")
     p.add_argument("--bundle", help="bundle directory (default: the one `workvec demo` exports)")
     p.add_argument("--index-dir", help="where label indexes are cached (default: ~/.cache/workvec/indexes)")
-    p.add_argument("--rebuild-index", action="store_true", help="rebuild the label index even if a cached one exists")
+    p.add_argument("--strict-index", action="store_true", help="fail on a broken cached label index instead of rebuilding it")
     p.add_argument("--threads", type=int, help="intra-op threads (default: all cores, at most 8)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
 
@@ -123,7 +106,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("text", nargs="?", metavar="TEXT", help="the ad text, or '-' for stdin")
     p.add_argument("--file", help="read the ad from a UTF-8 file")
     p.add_argument("--threshold", type=float, default=None, help="minimum ConTeXT-match score (default: calibrated)")
-    p.add_argument("--top-k", type=int, default=5, help="skills kept per sentence (default 5)")
+    p.add_argument("--k", type=int, default=5, help="skills kept per sentence (default 5)")
     p.add_argument("--exact", action="store_true", help="score every label even with an HNSW index (the default below 20k labels)")
     _common(p, "esco-skills")
     p.set_defaults(func=_extract)

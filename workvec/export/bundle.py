@@ -99,7 +99,7 @@ def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Man
         report: dict[str, Any] = {"probes": len(probes), "labels": len(labels), "bar": parity.bar_json(req.bar)}
         build = lambda quant: _manifest(req, src, spec, dims, pad_id, work, quant, report)  # noqa: E731
         build({"preset": "none"}).write(work)
-        report["fp32"] = parity.measure(ref, Encoder.load(work, "fp32", "cpu", verify=False), probes, labels)
+        report["fp32"] = parity.measure(ref, Encoder.open(work, precision="fp32", providers="cpu", verify=False), probes, labels)
         failures = parity.fp32_failures(report["fp32"], req.bar)
         quant: dict[str, Any] = {"preset": "none"}
         if not failures:
@@ -126,7 +126,7 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tu
             continue
         quantize.quantize(work / MODEL_FILES["fp32"], work / MODEL_FILES["int8"], spec, work / TOKENIZER_FILE, pad_id)
         build(spec.to_json()).write(work)
-        stats = parity.measure(ref, Encoder.load(work, "int8", "cpu", verify=False), probes, labels)
+        stats = parity.measure(ref, Encoder.open(work, precision="int8", providers="cpu", verify=False), probes, labels)
         failures = parity.int8_failures(stats, req.bar)
         attempts.append({"quantization": spec.to_json(), **stats, "passed": not failures})
         if stats["mean_cosine"] < BROKEN:

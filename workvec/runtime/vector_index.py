@@ -9,7 +9,6 @@ Never pickle.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from workvec.errors import InputError, LabelIndexError
+from workvec.runtime.hashing import sha256_file
 
 AUTO_EXACT_BELOW = 20_000  # "auto" mode: exact search below this many rows, HNSW above
 FORMAT = 1
@@ -58,14 +58,6 @@ def _normalize(x: np.ndarray, what: str) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     np.divide(x, norms, out=x, where=norms > 0)
     return x
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _file_names(name: str, mode: str) -> list[str]:
@@ -268,7 +260,7 @@ class VectorIndex:
             s = self._spec
             side = {"format": FORMAT, "mode": self.mode, "dim": self.dim, "count": self.count,
                     "space": "ip", "M": s.M, "ef_construction": s.ef_construction, "ef": s.ef,
-                    "meta": self._meta, "sha256": {f: _sha256(directory / f) for f in names}}
+                    "meta": self._meta, "sha256": {f: sha256_file(directory / f) for f in names}}
             tmp = directory / f"{name}.json.tmp"
             tmp.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             os.replace(tmp, directory / f"{name}.json")
@@ -310,7 +302,7 @@ class VectorIndex:
                 raise LabelIndexError(f"label index sidecar {side_path} lists no sha256 for {fname}; rebuild it")
             if not path.is_file():
                 raise LabelIndexError(f"label index file {path} is missing; delete {directory} and rebuild it")
-            if _sha256(path) != hashes[fname]:
+            if sha256_file(path) != hashes[fname]:
                 raise LabelIndexError(f"label index file {path} was altered or truncated (sha256 mismatch); "
                                       f"delete {directory} and rebuild the index")
         path = directory / f"{name}.npy"
