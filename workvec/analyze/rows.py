@@ -1,7 +1,7 @@
 """Per-row checks: every input row becomes an `Ad` with a status and a reason, never an exception.
 
 Statuses, most severe first (a row has one status, its worst problem; `error` lists every problem):
-missing_text, not_string, empty_text (no skills are extracted), truncated (text over 1 MB: the first 1 MB is
+bad_row (a line that is not a JSON object), missing_text, not_string, empty_text (no skills are extracted), truncated (text over 1 MB: the first 1 MB is
 analysed), missing_title, bad_date, missing_date, missing_id (problems of metadata only), ok.
 """
 
@@ -17,7 +17,7 @@ from workvec.analyze.inputs import ColumnMap, Record
 __all__ = ["Ad", "MAX_TEXT_BYTES", "STATUSES", "prepare"]
 
 MAX_TEXT_BYTES = 1_000_000
-STATUSES = ("missing_text", "not_string", "empty_text", "truncated", "bad_row", "missing_title", "bad_date",
+STATUSES = ("bad_row", "missing_text", "not_string", "empty_text", "truncated", "missing_title", "bad_date",
             "missing_date", "missing_id", "ok")
 ANALYSED = frozenset(STATUSES) - {"missing_text", "not_string", "empty_text", "bad_row"}
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
