@@ -9,24 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_taxonomy
 from workvec.analyze.rows import MAX_TEXT_BYTES
 
-SAMPLE = Path(__file__).parent / "fixtures" / "ads-sample.jsonl"
-SKILLS = [
-    ("s1", "Python (computer programming)", ["python"]), ("s2", "Java (computer programming)", []),
-    ("s3", "SQL", []), ("s4", "cloud computing", ["AWS"]), ("s5", "write unit tests", []),
-    ("s6", "data analysis", ["analyse data"]), ("s7", "create dashboards", []), ("s8", "patient care", []),
-    ("s9", "administer medication", []), ("s10", "drive heavy goods vehicle", []),
-    ("s11", "prepare financial statements", []), ("s12", "install electrical wiring", []),
-    ("s13", "read technical drawings", []), ("s14", "machine learning", []),
-    ("s15", "health and safety regulations", []), ("s16", "accounting software", []),
-]
-TITLES = [
-    ("o1", "software developer", ["software engineer", "programmer"]), ("o2", "data analyst", []),
-    ("o3", "nurse", ["registered nurse"]), ("o4", "lorry driver", ["truck driver"]), ("o5", "accountant", []),
-    ("o6", "electrician", []),
-]
+SAMPLE = Path(__file__).parent / "fixtures" / "ads-sample.jsonl"  # 36 made-up ads
+FIXTURES = Path(__file__).parent / "fixtures"
+TITLES = FIXTURES / "analyze-titles.csv"  # 6 occupations
+SKILLS = FIXTURES / "analyze-skills.csv"  # 16 skills
 
 
 def analyze_bundles(request) -> tuple[Path, Path]:
@@ -42,10 +30,9 @@ def analyze_bundles(request) -> tuple[Path, Path]:
     return request.getfixturevalue("minilm_title"), request.getfixturevalue("minilm_skill")
 
 
-def taxonomies(folder: Path) -> tuple[Path, Path]:
+def taxonomies() -> tuple[Path, Path]:
     """Small (titles, skills) CSV taxonomies: label indexes build in a second."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_taxonomy(folder / "titles.csv", TITLES), write_taxonomy(folder / "skills.csv", SKILLS)
+    return TITLES, SKILLS
 
 
 def base_args(bundles: tuple[Path, Path], taxes: tuple[Path, Path], *extra: str) -> list[str]:

@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from analyze_support import BAD_LINES, SAMPLE, write_bad_corpus
+
 from workvec.analyze.aggregate import aggregate
 from workvec.analyze.inputs import count_rows, find_inputs, iter_records, resolve_columns
 from workvec.analyze.rows import MAX_TEXT_BYTES, prepare

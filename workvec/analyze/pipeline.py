@@ -4,7 +4,8 @@ Job ads repeat themselves (benefits, equal-opportunity and company paragraphs), 
 hash of their text and each distinct sentence is matched once per process (a bounded LRU cache). The sentences
 still to match are batched across ads, sorted by length (less padding), and matched with the library's
 `SkillExtractor.extract_sentences`; each ad is then assembled with `workvec.merge_sentences`, which is what
-`SkillExtractor.extract` does for one ad. Titles go through `TitleNormalizer.normalize` (cached per title too).
+`SkillExtractor.extract` does for one ad. Titles go through `TitleNormalizer.normalize`, one distinct title per
+call (cached per title too).
 """
 
 from __future__ import annotations
@@ -119,10 +120,10 @@ class Analyzer:
         return {"sentences": len(sentences), "matched": len(todo)}
 
     def _titles(self, titles: Sequence[str | None]) -> list[list]:
-        todo = list(dict.fromkeys(t for t in titles if t and t.strip() and self.title_cache.hit(t) is None))
-        if todo:
-            for title, matches in zip(todo, self.titles.normalize(todo, k=TITLE_K)):
-                self.title_cache.put(title, matches)
+        # One title per call: a title costs ~1/30 of an ad's sentences, and alone its vector cannot depend on
+        # the other titles of a batch (padding changes fp32 sums in the last digit): exactly `normalize([t])`.
+        for title in dict.fromkeys(t for t in titles if t and t.strip() and self.title_cache.hit(t) is None):
+            self.title_cache.put(title, self.titles.normalize([title], k=TITLE_K)[0])
         return [self.title_cache.hit(t) or [] if t and t.strip() else [] for t in titles]
 
     def _ad_row(self, ad: Ad, occ: list, sentences: int, skills: int) -> dict:
