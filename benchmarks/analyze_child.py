@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import peak_rss_mib  # noqa: E402
+from benchmarks._common import peak_rss_mib
 
 
 def _ads(corpus: str, limit: int) -> list[dict]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import RESULTS, ROOT, log, machine_info, markdown_table, run_child, write_json, write_text  # noqa: E402
+from benchmarks._common import RESULTS, ROOT, log, machine_info, markdown_table, run_child, write_json, write_text
 
 PY = sys.executable
 SHARED = Path(os.environ.get("WORKVEC_SHARED", ROOT.parent / "shared" / "data"))
@@ -150,8 +150,9 @@ def ray(args, tmp: Path) -> dict:
 
 
 def report(data: dict) -> str:
-    parts = ["# workvec analyze benchmarks\n", f"Machine: {data['machine']['cpu']}, "
-             f"{data['machine']['usable_cores']} usable cores, load {data['machine']['load_average']}; 1 thread.\n"]
+    machine = data["machine"]
+    parts = ["# workvec analyze benchmarks\n", (f"Machine: {machine['cpu']}, {machine['usable_cores']} usable cores,"
+                                                f" load {machine['load_average']}; 1 thread.\n")]
     if "headline" in data:
         h = data["headline"]
         parts.append(f"## analyze vs per-ad loop ({h['ads']} ads, fp32, O*NET + ESCO defaults)\n\n" + markdown_table(

@@ -116,3 +116,34 @@ def test_aggregates_shares_and_movers():
     assert mix.loc[("2024-02", "(none)"), "share"] == pytest.approx(0.5)
     demand = aggs.skill_demand.set_index(["occupation_id", "month", "skill_id"])
     assert demand.loc[("o1", "2024-01", "a"), "share"] == pytest.approx(10 / 20)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--address", "10.0.0.1:6379"], "--address joins a Ray cluster: add --engine ray"),
+    (["--limit", "0"], "--limit must be a positive number of ads (got 0)"),
+    (["--threshold", "1.5"], "--threshold must be within [0, 1] (got 1.5)"),
+    (["--group-col", "status"], "--group-col 'status' clashes with an output column of ads.parquet"),
+    (["--text-col", "body"], "--text-col body: ads-sample.jsonl has no column 'body'"),
+])
+def test_cli_refuses_bad_options_before_any_work(tmp_path, capsys, extra, message):
+    from workvec.cli import main
+
+    assert main(["analyze", str(SAMPLE), "--out", str(tmp_path / "run"), *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    from workvec.cli import main
+
+    (tmp_path / "taxes.txt").write_text("mine")
+    bundle_args = []
+    for kind in ("title", "skill"):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "workvec.json").write_text("{}")
+        bundle_args += [f"--{kind}-bundle", str(tmp_path / kind)]
+    code = main(["analyze", str(SAMPLE), "--out", str(tmp_path), *bundle_args, "--titles-taxonomy",
+                 str(SAMPLE.parent / "analyze-titles.csv"), "--skills-taxonomy", str(SAMPLE.parent / "analyze-skills.csv")])
+    assert code == 2
+    assert "exists and is not a workvec analyze run directory" in capsys.readouterr().err
+    assert (tmp_path / "taxes.txt").read_text() == "mine"

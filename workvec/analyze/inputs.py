@@ -19,7 +19,7 @@ from typing import Any
 
 from workvec.errors import InputError
 
-__all__ = ["ColumnMap", "Record", "SUFFIXES", "count_rows", "find_inputs", "iter_records", "resolve_columns"]
+__all__ = ["SUFFIXES", "ColumnMap", "Record", "count_rows", "find_inputs", "iter_records", "resolve_columns"]
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".json.gz", ".csv", ".csv.gz", ".tsv", ".tsv.gz",
             ".parquet")
@@ -101,7 +101,8 @@ def _kind(path: Path) -> str | None:
 
 
 def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+    """The file as UTF-8 text (gunzipped by suffix); the caller closes it."""
+    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
     return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
 
 

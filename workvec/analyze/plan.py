@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from workvec.analyze.options import DEFAULT_SHARD_ROWS, ENGINES
 from workvec.analyze.inputs import ColumnMap, count_rows, find_inputs, iter_records, resolve_columns
+from workvec.analyze.options import DEFAULT_SHARD_ROWS, ENGINES
 from workvec.analyze.pipeline import ModelSpec
 from workvec.analyze.rows import Ad, prepare
 from workvec.analyze.shards import RESERVED, ShardStore, atomic_write_bytes

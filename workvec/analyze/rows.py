@@ -14,7 +14,7 @@ from typing import Any
 
 from workvec.analyze.inputs import ColumnMap, Record
 
-__all__ = ["Ad", "MAX_TEXT_BYTES", "STATUSES", "prepare"]
+__all__ = ["MAX_TEXT_BYTES", "STATUSES", "Ad", "prepare"]
 
 MAX_TEXT_BYTES = 1_000_000
 STATUSES = ("bad_row", "missing_text", "not_string", "empty_text", "truncated", "missing_title", "bad_date",

@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ShardStore", "ads_schema", "SKILLS_SCHEMA", "atomic_write_bytes"]
+__all__ = ["SKILLS_SCHEMA", "ShardStore", "ads_schema", "atomic_write_bytes"]
 
 EVIDENCE = pa.list_(pa.struct([("text", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
                                ("weight", pa.float64())]))
