@@ -149,6 +149,13 @@ def ray(args, tmp: Path) -> dict:
             "ratio": round(run["wall_s"] / local["wall_s"], 2)}
 
 
+def _relative(value):
+    """Paths inside the repository as relative paths (results carry no machine paths)."""
+    if isinstance(value, str) and value.startswith(str(ROOT) + os.sep):
+        return os.path.relpath(value, ROOT)
+    return value
+
+
 def report(data: dict) -> str:
     machine = data["machine"]
     parts = ["# workvec analyze benchmarks\n", (f"Machine: {machine['cpu']}, {machine['usable_cores']} usable cores,"
@@ -166,14 +173,20 @@ def report(data: dict) -> str:
               f" {h['analyze']['sentences']:,}, matched {h['analyze']['sentences_matched']:,} (duplicate rate"
               f" {h['analyze']['duplicate_rate']:.1%}).\n")
     if "sizes" in data:
-        parts.append("## Cost vs size\n\n" + markdown_table(
+        model = data["args"].get("size_model") or data["bundles"].get("size_skill_bundle")
+        parts.append("## Cost vs size\n\n" + f"Model: {model}; taxonomies"
+                     f" {Path(data['args']['size_titles_taxonomy']).name} + {Path(data['args']['size_skills_taxonomy']).name}"
+                     "; above 5,904 ads the corpus is resampled"
+                     " with dates shifted by 30 days per copy round (copies repeat every sentence).\n\n"
+                     + markdown_table(
             ["ads", "wall s", "ads/s", "peak RSS MiB", "duplicate rate", "skills"],
             [[r["size"], r["wall_s"], r["ads_per_s"], r["peak_rss_mib"], r["duplicate_rate"], r["skills"]]
              for r in data["sizes"]]) + "\n")
     if "ray" in data:
         r = data["ray"]
         parts.append(f"## Ray engine vs local ({r['ads']} ads, one machine)\n\n" + markdown_table(
-            ["engine", "wall s"], [["local", r["local_wall_s"]], ["ray (1 CPU, 1 actor)", r["ray_wall_s"]]])
+            ["engine", "wall s"], [["local", r["local_wall_s"]], ["ray (1 CPU, 1 actor, Ray start-up included)",
+                                                                r["ray_wall_s"]]])
             + f"\n\nRay overhead {r['overhead_s']} s ({r['ratio']}x the local wall time).\n")
     if "full" in data:
         f = data["full"]
@@ -190,20 +203,28 @@ def main() -> None:
     p.add_argument("--ads", type=int, default=300, help="headline slice (first N ads)")
     p.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10000])
     p.add_argument("--ray-ads", type=int, default=1000)
-    p.add_argument("--title-bundle", required=True, help="headline title bundle (all-MiniLM-L6-v2)")
-    p.add_argument("--skill-bundle", required=True, help="headline skill bundle (all-MiniLM-L6-v2)")
+    p.add_argument("--title-bundle", help="headline title bundle (all-MiniLM-L6-v2; required)")
+    p.add_argument("--skill-bundle", help="headline skill bundle (all-MiniLM-L6-v2; required)")
     p.add_argument("--size-title-bundle", help="bundle for sizes/ray (default: --title-bundle)")
     p.add_argument("--size-skill-bundle", help="bundle for sizes/ray (default: --skill-bundle)")
     p.add_argument("--size-titles-taxonomy", default=str(FIXTURES / "analyze-titles.csv"))
     p.add_argument("--size-skills-taxonomy", default=str(FIXTURES / "analyze-skills.csv"))
     p.add_argument("--keep", help="full: copy the run directory here")
+    p.add_argument("--size-model", default="", help="how to describe the sizes/ray bundles in the report")
     p.add_argument("--tag", default="", help="suffix of the result file names")
+    p.add_argument("--render", help="only rewrite the .md of this results .json")
     args = p.parse_args()
+    if args.render:
+        path = Path(args.render)
+        write_text(path.with_suffix(".md"), report(json.loads(path.read_text(encoding="utf-8"))))
+        return
+    if not (args.title_bundle and args.skill_bundle):
+        p.error("--title-bundle and --skill-bundle are required")
     args.size_title_bundle = args.size_title_bundle or args.title_bundle
     args.size_skill_bundle = args.size_skill_bundle or args.skill_bundle
     parts = args.parts.split(",")
     data: dict = {"machine": machine_info(["workvec", "onnxruntime", "pyarrow", "pandas", "ray"]),
-                  "args": {k: v for k, v in vars(args).items() if "bundle" not in k},
+                  "args": {k: _relative(v) for k, v in vars(args).items() if "bundle" not in k and k != "keep"},
                   "bundles": {k: Path(v).name for k, v in vars(args).items() if "bundle" in k and v}}
     with tempfile.TemporaryDirectory(prefix="wv-analyze-bench-") as tmp:
         for name, fn in (("headline", headline), ("sizes", sizes), ("ray", ray), ("full", full)):
