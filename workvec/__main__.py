@@ -1,4 +1,4 @@
-"""`python -m workvec ...`: the same as the `workvec` command."""
+"""`python -m workvec`: the same as the `workvec` command."""
 
 import sys
 
