@@ -40,7 +40,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `analyze` sub-command."""
-    p = sub.add_parser("analyze", help="analyse a corpus of job ads: occupations, skills, aggregates, report")
+    from workvec.cli import HelpFormatter
+
+    p = sub.add_parser("analyze", help="analyse a corpus of job ads: occupations, skills, aggregates, report",
+                       formatter_class=HelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV, JSONL(.gz) or Parquet files, or folders of them")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run directory (rerun the same command to resume)")
     for role, hint in (("id", "ad id"), ("title", "job title"), ("text", "ad text"), ("date", "posting date"),
@@ -48,17 +51,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{role}-col", metavar="COL", help=f"column with the {hint} (default: a common name)")
     p.add_argument("--group-col", action="append", default=[], metavar="COL",
                    help="extra column kept in ads.parquet and used as a dimension of skill demand (repeatable)")
-    p.add_argument("--titles-taxonomy", default="onet", metavar="NAME|PATH", help="occupations (default: onet)")
+    p.add_argument("--titles-taxonomy", default="onet", metavar="NAME|PATH", help="occupations")
     p.add_argument("--skills-taxonomy", default="esco-skills", metavar="NAME|PATH",
-                   help="skills (default: esco-skills)")
+                   help="skills")
     p.add_argument("--title-bundle", metavar="DIR", help="title bundle (default: the one `workvec demo` exports)")
     p.add_argument("--skill-bundle", metavar="DIR", help="skill bundle (default: the one `workvec demo` exports)")
-    p.add_argument("--threshold", type=float, default=0.60, help="minimum ConTeXT-match score (default 0.60)")
-    p.add_argument("--precision", choices=("auto", "int8", "fp32"), default="auto")
+    p.add_argument("--threshold", type=float, default=0.60, help="minimum ConTeXT-match score")
+    p.add_argument("--precision", choices=("auto", "int8", "fp32"), default="auto", help="encoder weights")
     p.add_argument("--limit", type=int, metavar="N", help="analyse only the first N rows")
     p.add_argument("--shard-rows", type=int, default=DEFAULT_SHARD_ROWS, metavar="N",
-                   help=f"rows per resumable shard (default {DEFAULT_SHARD_ROWS})")
-    p.add_argument("--engine", choices=ENGINES, default="local", help="local (default) or ray (Ray Data)")
+                   help="input rows per resumable shard")
+    p.add_argument("--engine", choices=ENGINES, default="local", help="local, or ray (Ray Data)")
     p.add_argument("--address", metavar="RAY_ADDRESS", help="join this Ray cluster (with --engine ray)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="intra-op threads (local: default all cores up to 8; ray: CPUs per actor, default 1)")
