@@ -147,3 +147,15 @@ def test_cli_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert code == 2
     assert "exists and is not a workvec analyze run directory" in capsys.readouterr().err
     assert (tmp_path / "taxes.txt").read_text() == "mine"
+
+
+def test_a_malformed_csv_row_is_kept_as_a_bad_row(tmp_path):
+    path = tmp_path / "ads.csv"
+    path.write_text('id,title,text\n1,Nurse,Patient care.\n2,Nurse,Too,many,fields\n3,Driver,"Drive\ntrucks."\n')
+    columns, records = _records(path)
+    ads = [prepare(r, i, columns) for i, r in enumerate(records)]
+    assert sorted((ad.id, ad.status) for ad in ads) == [("1", "ok"), ("3", "ok"), ("ads.csv#malformed:1", "bad_row")]
+    bad = next(ad for ad in ads if ad.status == "bad_row")
+    assert bad.error.startswith("5 fields where the header has 3: '2,Nurse,Too,many,fields'")
+    assert next(ad for ad in ads if ad.id == "3").text == "Drive\ntrucks."
+    assert count_rows([path]) == 3

@@ -180,25 +180,40 @@ def _parquet(path: Path, wanted: list[str], batch_rows: int) -> Iterator[list[Re
 
 
 def _csv(path: Path, wanted: list[str], batch_rows: int) -> Iterator[list[Record]]:
+    """CSV/TSV with every column read as text; a row with the wrong number of fields becomes a bad row."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
     header = file_columns(path)
     delimiter = "\t" if _kind(path) == "tsv" else ","
+    malformed: list[Record] = []
+    count = [0]
+
+    def keep_as_bad_row(row) -> str:
+        count[0] += 1  # pyarrow gives no line number with newlines_in_values; the text identifies the row
+        malformed.append(Record(f"{path.name}#malformed", count[0], {"__error__": (
+            f"{row.actual_columns} fields where the header has {row.expected_columns}: {row.text[:60]!r}")}))
+        return "skip"
+
     reader = pcsv.open_csv(
         path,
         read_options=pcsv.ReadOptions(block_size=1 << 22),
         parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                        invalid_row_handler=lambda row: "skip"),
+                                        invalid_row_handler=keep_as_bad_row),
         convert_options=pcsv.ConvertOptions(include_columns=wanted, column_types={c: pa.string() for c in header},
                                             strings_can_be_null=True, quoted_strings_can_be_null=False),
     )
     line = 0
     for batch in reader:
+        if malformed:
+            yield malformed[:]
+            malformed.clear()
         for lo in range(0, batch.num_rows, batch_rows):
             part = batch.slice(lo, batch_rows)
             yield _from_columns(path.name, line, {name: part.column(name).to_pylist() for name in wanted})
             line += part.num_rows
+    if malformed:
+        yield malformed[:]
 
 
 def _from_columns(source: str, start: int, data: dict[str, list]) -> list[Record]:
