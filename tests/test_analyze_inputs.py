@@ -159,3 +159,12 @@ def test_a_malformed_csv_row_is_kept_as_a_bad_row(tmp_path):
     assert bad.error.startswith("5 fields where the header has 3: '2,Nurse,Too,many,fields'")
     assert next(ad for ad in ads if ad.id == "3").text == "Drive\ntrucks."
     assert count_rows([path]) == 3
+
+
+def test_non_utf8_bytes_are_replaced_and_flagged(tmp_path):
+    path = tmp_path / "ads.jsonl"
+    path.write_bytes(b'{"id": "a", "title": "Nurse", "text": "Caf\xe9 staff."}\n{"id": "b", "title": "Nurse", "text": "ok"}\n')
+    columns, records = _records(path)
+    ads = [prepare(r, i, columns) for i, r in enumerate(records)]
+    assert [(ad.id, ad.status) for ad in ads] == [("a", "bad_encoding"), ("b", "ok")]
+    assert ads[0].text == "Caf\ufffd staff." and "line 1 is not UTF-8 (byte" in ads[0].error

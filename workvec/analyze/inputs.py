@@ -100,10 +100,14 @@ def _kind(path: Path) -> str | None:
     return None
 
 
+def _open_binary(path: Path):
+    """The file's bytes (gunzipped by suffix); the caller closes it."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
 def _open_text(path: Path) -> io.TextIOBase:
     """The file as UTF-8 text (gunzipped by suffix); the caller closes it."""
-    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8", errors="replace", newline="")
 
 
 def file_columns(path: Path) -> list[str]:
@@ -223,12 +227,18 @@ def _from_columns(source: str, start: int, data: dict[str, list]) -> list[Record
 
 
 def _jsonl(path: Path, wanted: list[str], batch_rows: int) -> Iterator[list[Record]]:
-    """JSON Lines parsed per line, so one malformed line becomes one bad row, not a failed run."""
+    """JSON Lines parsed per line, so one malformed line becomes one bad row, not a failed run; bytes that are
+    not UTF-8 are replaced (U+FFFD) and the row says so."""
     batch: list[Record] = []
-    with _open_text(path) as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
+    with _open_binary(path) as fh:
+        for number, raw in enumerate(fh, start=1):
+            if not raw.strip():
                 continue
+            try:
+                line, encoding = raw.decode("utf-8"), None
+            except UnicodeDecodeError as exc:
+                line = raw.decode("utf-8", errors="replace")
+                encoding = f"line {number} is not UTF-8 (byte {exc.start}); undecodable bytes became U+FFFD"
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -236,8 +246,9 @@ def _jsonl(path: Path, wanted: list[str], batch_rows: int) -> Iterator[list[Reco
             if not isinstance(obj, dict):
                 obj = {"__error__": f"line {number} is a JSON {type(obj).__name__}, not an object"}
             values = {n: obj[n] for n in wanted if n in obj}
-            if "__error__" in obj and "__error__" not in wanted:
-                values["__error__"] = obj["__error__"]
+            for key, value in (("__error__", obj.get("__error__")), ("__encoding__", encoding)):
+                if value is not None and key not in wanted:
+                    values[key] = value
             batch.append(Record(path.name, number, values))
             if len(batch) >= batch_rows:
                 yield batch
@@ -256,7 +267,7 @@ def count_rows(files: Sequence[Path]) -> int:
         if kind == "parquet":
             total += pq.ParquetFile(path).metadata.num_rows
         elif kind == "jsonl":
-            with _open_text(path) as fh:
+            with _open_binary(path) as fh:  # lines as _jsonl splits them
                 total += sum(1 for line in fh if line.strip())
         else:
             cols = file_columns(path)

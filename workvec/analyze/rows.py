@@ -1,8 +1,9 @@
 """Per-row checks: every input row becomes an `Ad` with a status and a reason, never an exception.
 
 Statuses, most severe first (a row has one status, its worst problem; `error` lists every problem):
-bad_row (a line that is not a JSON object), missing_text, not_string, empty_text (no skills are extracted), truncated (text over 1 MB: the first 1 MB is
-analysed), missing_title, bad_date, missing_date, missing_id (problems of metadata only), ok.
+bad_row (a JSONL line that is not an object, a CSV row with the wrong number of fields), missing_text,
+not_string, empty_text (no skills are extracted), truncated (text over 1 MB: the first 1 MB is analysed),
+missing_title, bad_date, missing_date, missing_id, bad_encoding (non-UTF-8 bytes replaced), ok.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ __all__ = ["MAX_TEXT_BYTES", "STATUSES", "Ad", "prepare"]
 
 MAX_TEXT_BYTES = 1_000_000
 STATUSES = ("bad_row", "missing_text", "not_string", "empty_text", "truncated", "missing_title", "bad_date",
-            "missing_date", "missing_id", "ok")
+            "missing_date", "missing_id", "bad_encoding", "ok")
 ANALYSED = frozenset(STATUSES) - {"missing_text", "not_string", "empty_text", "bad_row"}
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y")
 
@@ -55,6 +56,8 @@ def prepare(record: Record, row: int, columns: ColumnMap) -> Ad:
     problems: list[tuple[str, str]] = []
     if "__error__" in values:
         problems.append(("bad_row", str(values["__error__"])))
+    if "__encoding__" in values:
+        problems.append(("bad_encoding", str(values["__encoding__"])))
     text = _text(values, columns.text, problems)
     title = _string(values.get(columns.title))
     if title is None or not title.strip():
