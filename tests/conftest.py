@@ -8,6 +8,14 @@ pooling -> Asym/Router head with a tanh Dense per route (anchor and positive dif
   ``<id>_Dense`` folder per Dense holding ``config.json`` + ``pytorch_model.bin``), as the hub repo has it.
 
 Plus ``plain``: the same transformer + pooling without any head (for ``--branch`` misuse).
+
+Tiers: the default run needs no torch. Its bundles are the committed tiny fixtures (``tiny_title_bundle``,
+``tiny_skill_bundle``; see tests/fixtures/make_tiny_bundles.py). Everything that builds or exports a model
+through torch (the fixtures in TORCH_FIXTURES) is the ``integration`` tier, and a test that uses one of those
+fixtures without the marker is a collection error, so the fast tier can never start an export by accident.
+
+Shared data (../shared/data, or $WORKVEC_SHARED): ``shared_path(*parts)`` skips a test when the path is absent,
+except under CI=true where it fails.
 """
 
 from __future__ import annotations
@@ -22,6 +30,11 @@ import csv
 from pathlib import Path
 
 import pytest
+
+FIXTURE_BUNDLES = Path(__file__).resolve().parent / "fixtures" / "bundles"
+SHARED_ENV = "WORKVEC_SHARED"
+# Fixtures that build or export a model through torch: only integration tests may use them.
+TORCH_FIXTURES = frozenset({"tiny_mpnet", "tiny_bundles", "tiny_st", "minilm_title", "minilm_skill"})
 
 TINY_MAX_SEQ_LENGTH = 64
 TINY_HIDDEN = 32
@@ -256,13 +269,11 @@ def export_leftovers(parent: Path) -> list[str]:
 
 
 def open_esco_hnsw(encoder, tmp_path_factory):
-    """ESCO skill preferred labels in an HNSW index (what `workvec extract` searches), built once per session."""
-    from workvec.runtime.labels import LabelIndex
-    from workvec.runtime.taxonomy import load_taxonomy
-    from workvec.runtime.vector_index import IndexSpec
+    """ESCO skill preferred labels in an HNSW index, built once per session (per bundle content)."""
+    from workvec import IndexSpec, LabelIndex, Taxonomy
 
-    return LabelIndex.open(encoder, load_taxonomy("esco-skills"), shared_index_dir(tmp_path_factory, "esco"),
-                           include_alt=False, spec=IndexSpec(mode="hnsw"), progress=False)
+    return LabelIndex.open(encoder, Taxonomy.open("esco-skills"), include_alt=False, spec=IndexSpec(mode="hnsw"),
+                           index_dir=shared_index_dir(tmp_path_factory, "esco"), progress=False)
 
 
 def write_taxonomy(path: Path, rows) -> Path:
@@ -273,3 +284,61 @@ def write_taxonomy(path: Path, rows) -> Path:
         for cid, label, alts in rows:
             writer.writerow([cid, label, "|".join(alts)])
     return path
+
+
+# --- tiers -------------------------------------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test that needs a torch-built model must be marked integration (the default tier runs without torch)."""
+    wrong = [item.nodeid for item in items
+             if TORCH_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("integration") is None]
+    if wrong:
+        raise pytest.UsageError("these tests use a torch fixture but lack @pytest.mark.integration: " + ", ".join(wrong))
+
+
+# --- the committed tiny bundles (no torch) -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_title_bundle() -> Path:
+    """The committed tiny title bundle (read-only: copy it with `copy_bundle` before changing anything)."""
+    return FIXTURE_BUNDLES / "tiny-title"
+
+
+@pytest.fixture(scope="session")
+def tiny_skill_bundle() -> Path:
+    """The committed tiny skill bundle (read-only: copy it with `copy_bundle` before changing anything)."""
+    return FIXTURE_BUNDLES / "tiny-skill"
+
+
+def copy_bundle(bundle: Path, target: Path) -> Path:
+    """A private copy of a bundle (for tests that alter or move files)."""
+    shutil.copytree(bundle, target)
+    return target
+
+
+# --- shared data ---------------------------------------------------------------------------------------------------
+
+
+def shared_root() -> Path:
+    """The shared data folder: $WORKVEC_SHARED, else <repo>/../shared/data (what benchmarks/_common.py uses)."""
+    default = Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(os.environ.get(SHARED_ENV) or default).expanduser()
+
+
+def shared_path(*parts: str) -> Path:
+    """`shared_root() / parts`; when it is absent the test skips, or fails under CI=true (CI must have the data)."""
+    path = shared_root().joinpath(*parts)
+    if not path.exists():
+        message = f"shared data not found: {path} (set {SHARED_ENV} to the shared data folder)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + "; CI=true requires it", pytrace=False)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder (skip, or fail under CI=true, when it is absent)."""
+    return shared_path()
