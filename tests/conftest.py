@@ -318,6 +318,26 @@ def copy_bundle(bundle: Path, target: Path) -> Path:
     return target
 
 
+def other_bundle(bundle: Path, target: Path) -> Path:
+    """A different bundle of the same kind from the same files: its tokenizer maps every non-special token to
+    another id (the vocab reversed), so the same model computes other vectors. For cache-collision tests."""
+    from workvec.runtime.manifest import MANIFEST_NAME, TOKENIZER_FILE, file_record
+
+    copy_bundle(bundle, target)
+    path = target / TOKENIZER_FILE
+    data = json.loads(path.read_text(encoding="utf-8"))
+    vocab = data["model"]["vocab"]
+    specials = {t["content"] for t in data["added_tokens"]}
+    movable = sorted((i, tok) for tok, i in vocab.items() if tok not in specials)
+    for (i, _), (_, tok) in zip(movable, reversed(movable)):
+        vocab[tok] = i
+    path.write_text(json.dumps(data), encoding="utf-8")
+    manifest = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["files"][TOKENIZER_FILE] = file_record(path)
+    (target / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    return target
+
+
 # --- shared data ---------------------------------------------------------------------------------------------------
 
 
