@@ -215,13 +215,15 @@ def test_a_broken_cached_index_is_rebuilt_or_refused_in_strict_mode(title_encode
     assert capsys.readouterr().err == ""
 
 
-def test_esco_skills_hnsw_recall_at_10_vs_exact(tiny_skill_bundle: Path, tmp_path_factory) -> None:
-    esco_skills_index = open_esco_hnsw(Encoder.open(tiny_skill_bundle), tmp_path_factory)
+@pytest.mark.integration
+def test_esco_skills_hnsw_recall_at_10_vs_exact(minilm_skill: Path, tmp_path_factory) -> None:
+    """On real label vectors (all-MiniLM-L6-v2): the HNSW index keeps recall@10 >= 0.99."""
+    esco_skills_index = open_esco_hnsw(Encoder.open(minilm_skill), tmp_path_factory)
     index = esco_skills_index.index
     assert index.mode == "hnsw" and index.spec.ef == IndexSpec().ef
     assert index.count == len(esco_skills_index.labels) == 13_939
-    # the skill bundle drops Normalize (ConTeXT-match needs the norms): raw vectors are not unit length
-    assert not np.allclose(esco_skills_index.norms, 1.0, atol=1e-2)
+    # the skill bundle drops Normalize (ConTeXT-match needs the norms): raw vectors are far from unit length
+    assert esco_skills_index.norms.min() > 1.5
     units = index.vectors().astype(np.float64)
     rng = np.random.default_rng(7)
     own = units[rng.choice(len(units), 1500, replace=False)]
