@@ -130,27 +130,16 @@ def title_runner(variant: str) -> Run:
 
 
 # ------------------------------------------------------------------------------------------ modes
-def _open_or_rebuild(open_index: Callable[..., object], *args, **kwargs) -> None:
-    """Open a cached index; rebuild it when it is stale (e.g. the bundle was re-exported)."""
-    from workvec.errors import LabelIndexError
-
-    try:
-        open_index(*args, **kwargs)
-    except LabelIndexError as exc:
-        print(f"rebuilding a stale index: {exc}", file=sys.stderr)
-        open_index(*args, rebuild=True, **kwargs)
-
-
 def prepare(params: dict) -> dict:
     """Build every cache the timed children load, with all cores (not timed)."""
     from workvec.runtime.encoder import Encoder
 
     started = time.perf_counter()
     for precision in ("int8", "fp32"):
-        _open_or_rebuild(title_labels, Encoder.open(bundle("title"), precision=precision, providers="cpu"))
-    _open_or_rebuild(skill_labels, Encoder.open(bundle("skill"), precision="int8", providers="cpu"), threads=params.get("threads", 2))
+        title_labels(Encoder.open(bundle("title"), precision=precision, providers="cpu"))
+    skill_labels(Encoder.open(bundle("skill"), precision="int8", providers="cpu"), threads=params.get("threads", 2))
     for precision in ("int8", "fp32"):
-        _open_or_rebuild(skill_labels, Encoder.open(bundle("skill"), precision=precision, providers="cpu"), hnsw=False)
+        skill_labels(Encoder.open(bundle("skill"), precision=precision, providers="cpu"), hnsw=False)
     if params.get("torch", True):
         st_onet_vectors()
         st_pooled_skills()

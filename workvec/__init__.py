@@ -42,7 +42,32 @@ _EXPORTS = {
     "TaxonomyError": "workvec.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "__version__",
+    "Encoder",
+    "EncoderInfo",
+    "TokenEncoding",
+    "Manifest",
+    "Taxonomy",
+    "Concept",
+    "LabelIndex",
+    "IndexSpec",
+    "TitleNormalizer",
+    "TitleMatch",
+    "SkillExtractor",
+    "SkillMatch",
+    "ExtractSettings",
+    "merge_sentences",
+    "Evidence",
+    "Span",
+    "split_sentences",
+    "WorkvecError",
+    "BundleError",
+    "InputError",
+    "LabelIndexError",
+    "ProviderError",
+    "TaxonomyError",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from workvec.errors import BundleError, InputError, LabelIndexError, ProviderError, TaxonomyError, WorkvecError

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from workvec.errors import ExportError, ParityError
 from workvec.export import graph, parity, quantize, reference, source
+from workvec.export._deps import require_all
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
@@ -80,6 +81,7 @@ def _manifest(req: ExportRequest, src: source.ModelSource, spec: graph.GraphSpec
 
 def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Manifest:
     """Export, quantize and gate; on success `req.out` holds the bundle, on failure nothing usable is left."""
+    require_all()
     started = time.perf_counter()
     src = source.resolve(req.model, req.max_seq_length)
     _check_out(req.out)

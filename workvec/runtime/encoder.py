@@ -156,5 +156,5 @@ def _open_session(directory: Path, manifest: Manifest, model_file: str, provider
     except BaseException:
         target[0].unlink(missing_ok=True)
         raise
-    graph_cache.commit(*target)
+    graph_cache.commit(*target, model)
     return session

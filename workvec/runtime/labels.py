@@ -99,7 +99,7 @@ class LabelIndex:
             if progress is None:
                 progress = sys.stderr.isatty()
             if progress:
-                print(f"workvec: building the {taxonomy.name} label index ({len(labels)} labels) in {folder}",
+                print(f"workvec: building the {taxonomy.name} label index ({len(labels)} labels, once) in {folder}",
                       file=sys.stderr)
             loaded = _build(encoder, labels, spec, folder, progress,
                             about={"taxonomy": taxonomy.name, "labels": len(labels), "include_alt": include_alt,
@@ -125,10 +125,24 @@ def _load(folder: Path, count: int, threads: int) -> tuple[VectorIndex, np.ndarr
     return index, norms.astype(np.float32)
 
 
+def _encode(encoder: Encoder, labels: list[str], progress: bool, chunk: int = 1024) -> np.ndarray:
+    """All label vectors, with a tqdm bar on stderr when `progress`."""
+    if not progress:
+        return encoder.encode(labels, batch_size=128)
+    from tqdm import tqdm
+
+    parts = []
+    with tqdm(total=len(labels), unit="label", desc="encode labels", file=sys.stderr) as bar:
+        for start in range(0, len(labels), chunk):
+            parts.append(encoder.encode(labels[start:start + chunk], batch_size=128))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts)
+
+
 def _build(encoder: Encoder, labels: list[str], spec: IndexSpec, folder: Path, progress: bool,
            about: dict) -> tuple[VectorIndex, np.ndarray]:
     """Encode, index and save into a scratch folder, then move it into place in one rename."""
-    vectors = encoder.encode(labels, batch_size=128)
+    vectors = _encode(encoder, labels, progress)
     norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
     index = VectorIndex.build(vectors, spec, progress=progress)
     scratch = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.tmp"
