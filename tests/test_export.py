@@ -12,12 +12,13 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, export_leftovers, torch_threads
-from workvec.export.bundle import quant_ladder
-from workvec.runtime.encoder import Encoder
-from workvec.runtime.manifest import MANIFEST_NAME, read_manifest
+pytest.importorskip("sentence_transformers", reason="the export tests need the export extra (torch)")
+pytestmark = pytest.mark.integration  # exports through torch
 
-pytest.importorskip("sentence_transformers")
+from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, export_leftovers, torch_threads  # noqa: E402
+from workvec.export.bundle import quant_ladder  # noqa: E402
+from workvec.runtime.encoder import Encoder  # noqa: E402
+from workvec.runtime.manifest import MANIFEST_NAME, read_manifest  # noqa: E402
 
 TEXTS = [
     "senior software engineer",
@@ -124,7 +125,7 @@ def test_both_layouts_export_the_same_graph(tiny_bundles):
 def test_skill_bundle_matches_token_embeddings(tiny_bundles, tiny_st):
     model = tiny_st["router"]
     encoder = Encoder.open(tiny_bundles["router-skill"], precision="fp32", providers="cpu")
-    got = encoder.encode_tokens(TEXTS, batch_size=4)
+    got = [e.vectors for e in encoder.encode_tokens(TEXTS, batch_size=4)]
     with torch_threads(1):
         ref = model.encode(TEXTS, output_value="token_embeddings")
     assert len(got) == len(ref) == len(TEXTS)
@@ -196,7 +197,7 @@ def test_minilm_bundles_match_sentence_transformers(minilm_title, minilm_skill):
     np.testing.assert_allclose(Encoder.open(minilm_title, precision="fp32").encode(texts), title, atol=1e-5, rtol=0)
     assert _cos(Encoder.open(minilm_title, precision="int8").encode(texts), title).min() >= 0.97
     tokens = model.encode(texts, output_value="token_embeddings")
-    got = Encoder.open(minilm_skill, precision="fp32").encode_tokens(texts)
+    got = [e.vectors for e in Encoder.open(minilm_skill, precision="fp32").encode_tokens(texts)]
     for g, r in zip(got, tokens):
         np.testing.assert_allclose(g, r.numpy(), atol=1e-5, rtol=0)
 

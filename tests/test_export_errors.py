@@ -8,7 +8,8 @@ import pytest
 
 from conftest import export, export_leftovers, torch_threads
 
-pytest.importorskip("sentence_transformers")
+pytest.importorskip("sentence_transformers", reason="the export tests need the export extra (torch)")
+pytestmark = pytest.mark.integration  # exports through torch
 
 
 # --- bad input: exit code 2 and a message naming the problem --------------------------------------------------
