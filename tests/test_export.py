@@ -9,16 +9,18 @@ from __future__ import annotations
 import json
 import shutil
 
+import importlib.util
+
 import numpy as np
 import pytest
 
-pytest.importorskip("sentence_transformers", reason="the export tests need the export extra (torch)")
-pytestmark = pytest.mark.integration  # exports through torch
+from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, export_leftovers, torch_threads
+from workvec.runtime.encoder import Encoder
+from workvec.runtime.manifest import MANIFEST_NAME, read_manifest
 
-from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, export_leftovers, torch_threads  # noqa: E402
-from workvec.export.bundle import quant_ladder  # noqa: E402
-from workvec.runtime.encoder import Encoder  # noqa: E402
-from workvec.runtime.manifest import MANIFEST_NAME, read_manifest  # noqa: E402
+if importlib.util.find_spec("sentence_transformers") is None:  # checked without importing torch
+    pytest.skip("the export tests need the export extra (torch)", allow_module_level=True)
+pytestmark = pytest.mark.integration  # exports through torch
 
 TEXTS = [
     "senior software engineer",
@@ -252,6 +254,8 @@ def test_impossible_bar_fails_and_writes_nothing(tiny_mpnet, tmp_path, capsys, a
     if "int8_top10_overlap=1.01" in args:
         start = err.index("\n{\n") + 1  # the report is printed as indented JSON; log lines hold inline JSON too
         report = json.loads(err[start: err.index("\n}\n", start) + 2])
+        from workvec.export.bundle import quant_ladder
+
         attempts = report["int8_attempts"]
         # every rung is tried, except the rest of a weight setting that already broke the output
         assert 1 <= len(attempts) <= len(quant_ladder("auto")) and not any(a["passed"] for a in attempts)
