@@ -113,11 +113,12 @@ def test_normalize_esco_occupations_file(capsys, minilm_title, tmp_path_factory)
     assert blank == {"query": "", "matches": []}
 
 
-def test_normalize_esco_occupations_name_explains_the_fix(capsys, minilm_title, jobs_index) -> None:
-    code, _, err = normalize(capsys, minilm_title, jobs_index, "nurse", "--taxonomy", "esco-occupations")
-    assert code == 2
-    line = error_line(err)
-    assert "--taxonomy" in line and "occupations_en.csv" in line, line
+def test_normalize_embedded_esco_occupations(capsys, minilm_title, jobs_index) -> None:
+    code, out, err = normalize(capsys, minilm_title, jobs_index, "warehouse worker", "--taxonomy", "esco-occupations",
+                               "--json")
+    assert code == 0, err
+    best = json.loads(out.splitlines()[0])["matches"][0]
+    assert best["id"].startswith("http://data.europa.eu/esco/occupation/")
 
 
 def test_normalize_default_onet(capsys, minilm_title, tmp_path) -> None:

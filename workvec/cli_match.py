@@ -7,19 +7,11 @@ import json
 import sys
 from pathlib import Path
 
-from workvec.errors import InputError, TaxonomyError
-
-ESCO_OCCUPATIONS_HINT = (
-    "ESCO occupations are not shipped (no PyPI package carries them); download ESCO's CSV release and pass"
-    " --taxonomy path/to/occupations_en.csv"
-)
-
+from workvec.errors import InputError
 
 def _taxonomy(name: str):
     from workvec.runtime.taxonomy import load_taxonomy
 
-    if name == "esco-occupations":
-        raise TaxonomyError(ESCO_OCCUPATIONS_HINT)
     return load_taxonomy(name)
 
 
