@@ -86,3 +86,72 @@ def fp_rate(predicted: list[set[str]]) -> dict:
     hits = sum(1 for p in predicted if p)
     return {"fp_rate": round(hits / max(len(predicted), 1), 4), "with_skill": hits, "sentences": len(predicted),
             "skills_reported": sum(len(p) for p in predicted)}
+
+
+def add_arguments(p) -> None:
+    """`quality.py extract` options."""
+    p.add_argument("--bundle", type=Path, default=None, help="skill bundle (default: the quality cache's MiniLM)")
+    p.add_argument("--splits", default="validation,test", help="validation and/or test")
+    p.add_argument("--threshold", type=float, default=None, help="default: the product's")
+    p.add_argument("--top-k", type=int, default=None, help="cap per sentence (default: none, the product's)")
+    p.add_argument("--no-requirement-filter", dest="requirement_filter", action="store_false")
+    p.add_argument("--no-group", dest="group", action="store_false", help="do not group near-duplicates")
+    p.add_argument("--limit", type=int, default=None, help="first N sentences per set")
+    p.add_argument("--json", type=Path, default=None)
+
+
+def run_extract(args) -> dict:
+    """The product path (`SkillExtractor.extract_report` per sentence) on HOUSE/TECH and SkillSpan boilerplate."""
+    from _common import SHARED, log
+    from quality_assets import CACHE, bundle_dir
+    from workvec.defaults import default_model
+    from workvec.runtime.encoder import Encoder
+    from workvec.runtime.labels import LabelIndex
+    from workvec.runtime.requirement import requirement_for
+    from workvec.runtime.shaping import ShapeSettings
+    from workvec.runtime.skills import ExtractSettings, SkillExtractor
+    from workvec.runtime.taxonomy import load_taxonomy
+
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    shared = SHARED / "data" if (SHARED / "data").is_dir() else SHARED
+    data = load_extract_data(shared, splits)
+    bundle = args.bundle or bundle_dir(str(default_model()), "skill")
+    enc = Encoder.load(bundle, "int8", "cpu", threads=1)
+    labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), CACHE / "indexes" / "extract", include_alt=False,
+                             progress=False)
+    settings = ExtractSettings(top_k=args.top_k, **({} if args.threshold is None else {"threshold": args.threshold}))
+    extractor = SkillExtractor(enc, labels, settings, requirement_for(enc, enabled=args.requirement_filter))
+    if not args.group:
+        extractor.shape = ShapeSettings(threshold=settings.threshold, k=settings.top_k, group=False)
+
+    def predict(texts: list[str]) -> list[set[str]]:
+        return [{m.label for m in extractor.extract_report(t).skills} for t in texts[: args.limit]]
+
+    results: dict = {}
+    for split in splits:
+        preds, golds = [], []
+        for src in ("house", "tech"):
+            rows = data.gold[f"{src}_{split}"][: args.limit]
+            preds.append(predict([s for s, _ in rows]))
+            golds.append([g for _, g in rows])
+            results[f"{src}_{split}"] = prf(preds[-1], golds[-1])
+            log(f"{src}_{split}: {results[f'{src}_{split}']}")
+        results[f"house+tech_{split}"] = prf(preds[0] + preds[1], golds[0] + golds[1])
+        name = f"boilerplate_{_SKILLSPAN_SPLIT[split]}"
+        results[name] = fp_rate(predict(data.boilerplate[split]))
+        log(f"{name}: {results[name]}")
+    return {"task": "extract", "bundle": enc.manifest.digest(), "settings": {
+        "threshold": settings.threshold, "top_k": settings.top_k, "group": args.group,
+        "requirement_filter": extractor.requirement.sha256 if extractor.requirement else None},
+        "datasets": results}
+
+
+def markdown(report: dict) -> str:
+    """One row per dataset: P/R/F1 or the boilerplate FP rate."""
+    lines = ["| set | sentences | precision | recall | F1 | boilerplate FP rate |", "|---|---:|---:|---:|---:|---:|"]
+    for name, m in report["datasets"].items():
+        if "fp_rate" in m:
+            lines.append(f"| {name} | {m['sentences']} | | | | {m['fp_rate']:.3f} |")
+        else:
+            lines.append(f"| {name} | {m['sentences']} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | |")
+    return "\n".join(lines)

@@ -13,7 +13,7 @@ sentences is at least --keep (default 0.95), so that at most 5% of real requirem
 
     python scripts/train_requirement_filter.py --bundle DIR [--out FILE] [--keep 0.95]
 
-Writes workvec/runtime/data/requirement/<model sha256[:12]>.json (or --out) and prints the dev/test figures.
+Writes workvec/runtime/data/requirement-<model sha256[:12]>.json (or --out) and prints the dev/test figures.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def probabilities(entry: dict, x: np.ndarray) -> np.ndarray:
 
 def main(argv=None) -> int:
     from workvec.runtime.encoder import Encoder
-    from workvec.runtime.requirement import PACKAGE_FILTERS, payload_sha256, sentence_features
+    from workvec.runtime.requirement import packaged_path, payload_sha256, sentence_features
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", required=True, type=Path, help="skill bundle directory")
@@ -121,7 +121,7 @@ def main(argv=None) -> int:
         "models": models,
     }
     payload["sha256"] = payload_sha256(payload)
-    out = args.out or PACKAGE_FILTERS / f"{model_sha[:12]}.json"
+    out = args.out or packaged_path(model_sha)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1))

@@ -42,12 +42,13 @@ def _normalize(args: argparse.Namespace) -> int:
 
     encoder = _encoder(args.bundle, "title", args.threads)
     normalizer = TitleNormalizer(encoder, _labels(args, encoder, include_alt=True, mode="auto"))
-    for title, matches in zip(args.titles, normalizer.normalize(args.titles, k=args.k)):
+    for answer in normalizer.answer(args.titles, k=args.k, clean=args.clean):
         if args.json:
-            print(json.dumps({"query": title, "matches": [m.to_json() for m in matches]}, ensure_ascii=False))
+            print(json.dumps(answer.to_json(), ensure_ascii=False))
             continue
-        print(title)
-        for m in matches:
+        cleaned = f"  (as {answer.cleaned!r})" if answer.cleaned != answer.query else ""
+        print(answer.query + cleaned + ("  NO MATCH (best candidates below)" if answer.no_match else ""))
+        for m in answer.matches:
             via = "" if m.matched_label == m.label else f"  (via {m.matched_label!r})"
             print(f"  {m.score:.3f}  {m.id}  {m.label}{via}")
     return 0
@@ -80,13 +81,18 @@ def _extract(args: argparse.Namespace) -> int:
     from workvec.runtime.skills import ExtractSettings, SkillExtractor
 
     threshold = ExtractSettings.threshold if args.threshold is None else args.threshold
+    from workvec.runtime.requirement import requirement_for
+
     settings = ExtractSettings(threshold=threshold, top_k=args.top_k, exact=True if args.exact else None)
     text = read_text(args)
     encoder = _encoder(args.bundle, "skill", args.threads)
-    extractor = SkillExtractor(encoder, _labels(args, encoder, include_alt=False, mode="auto"), settings)
-    skills = extractor.extract(text)
+    requirement = requirement_for(encoder, enabled=args.requirement_filter, path=args.requirement_filter_file)
+    extractor = SkillExtractor(encoder, _labels(args, encoder, include_alt=False, mode="auto"), settings, requirement)
+    report = extractor.extract_report(text)
+    skills = report.skills
     if args.json:
-        print(json.dumps({"skills": [s.to_json() for s in skills]}, ensure_ascii=False))
+        print(json.dumps({"skills": [s.to_json() for s in skills], "skipped": [s.to_json() for s in report.skipped],
+                          "requirement_filter": requirement.sha256 if requirement else None}, ensure_ascii=False))
         return 0
     for s in skills:
         words = ", ".join(e.text for e in s.evidence)
@@ -108,14 +114,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("normalize", help="map job titles to occupations")
     p.add_argument("titles", nargs="+", metavar="TITLE")
     p.add_argument("--k", type=int, default=5, help="concepts per title (default 5)")
-    _common(p, "onet")
+    p.add_argument("--no-clean", dest="clean", action="store_false",
+                   help="encode titles as given (default: drop gender, seniority, shift and contract markers first)")
+    _common(p, "esco-occupations")
     p.set_defaults(func=_normalize)
 
     p = sub.add_parser("extract", help="find skills in a job ad (ConTeXT-match)")
     p.add_argument("text", nargs="?", metavar="TEXT", help="the ad text, or '-' for stdin")
     p.add_argument("--file", help="read the ad from a UTF-8 file")
     p.add_argument("--threshold", type=float, default=None, help="minimum ConTeXT-match score (default: calibrated)")
-    p.add_argument("--top-k", type=int, default=5, help="skills kept per sentence (default 5)")
+    p.add_argument("--top-k", type=int, default=None, help="cap on skills per sentence (default: none, the threshold decides)")
+    p.add_argument("--no-requirement-filter", dest="requirement_filter", action="store_false",
+                   help="score every sentence (default: skip sentences that state no requirement, reported in JSON)")
+    p.add_argument("--requirement-filter", dest="requirement_filter_file", metavar="FILE",
+                   help="requirement filter file (default: the one trained for the bundle's model)")
     p.add_argument("--exact", action="store_true", help="score every label even with an HNSW index (the default below 20k labels)")
     _common(p, "esco-skills")
     p.set_defaults(func=_extract)

@@ -84,6 +84,9 @@ def evidence_spans(sentence: str, weights: np.ndarray, offsets: np.ndarray) -> t
     real = offsets[:, 1] > offsets[:, 0]
     if not real.any() or float(weights[real].sum()) <= 0:
         return ()
+    wordy = real & np.asarray([any(ch.isalnum() for ch in sentence[a:b]) for a, b in offsets.tolist()], bool)
+    if wordy.any():  # punctuation tokens ('(', ',') never become evidence on their own
+        real = wordy
     chosen = real & (weights >= SPAN_SHARE)
     chosen[int(np.argmax(np.where(real, weights, -1.0)))] = True
     runs: list[tuple[int, int, float]] = []  # (start char, end char, weight)

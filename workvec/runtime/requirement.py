@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,11 +24,11 @@ import numpy as np
 
 from workvec.errors import WorkvecError
 
-__all__ = ["RequirementFilter", "RequirementFilterError", "SKIPPED", "FILTER_FILE", "find_filter",
+__all__ = ["RequirementFilter", "RequirementFilterError", "SKIPPED", "FILTER_FILE", "find_filter", "packaged_path", "requirement_for",
            "sentence_features", "payload_sha256"]
 
 FILTER_FILE = "requirement-filter.json"  # looked up next to the bundle first, then in the package data
-PACKAGE_FILTERS = Path(__file__).with_name("data") / "requirement"
+PACKAGE_DATA = Path(__file__).with_name("data")  # packaged filters: requirement-<model sha256[:12]>.json
 SKIPPED = "no requirement"
 FORMAT = 1
 
@@ -122,19 +123,37 @@ class RequirementFilter:
         return self.probabilities(sentence_features(token_vectors)) >= self.threshold
 
 
+def requirement_for(encoder, *, enabled: bool = True, path: str | Path | None = None) -> RequirementFilter | None:
+    """The filter `extract` uses: None when disabled; `path` (refused unless trained for this encoder); else the
+    one trained for the bundle's model, or None (with a warning) when no such filter exists (a model workvec
+    ships no filter for, e.g. an exported ConTeXT-match model: train one with scripts/train_requirement_filter.py)."""
+    if not enabled:
+        return None
+    if path is None and find_filter(encoder) is None:
+        warnings.warn(f"no requirement filter trained for {encoder.info.bundle}; scoring every sentence "
+                      "(train one with scripts/train_requirement_filter.py)", stacklevel=2)
+        return None
+    return RequirementFilter.for_encoder(encoder, path)
+
+
 def find_filter(encoder) -> Path | None:
     """The bundle's own filter file, else the first packaged filter trained on the same model."""
     own = Path(encoder.info.bundle) / FILTER_FILE
     if own.is_file():
         return own
     sha = _model_sha256(encoder)
-    for candidate in sorted(PACKAGE_FILTERS.glob("*.json")):
+    for candidate in sorted(PACKAGE_DATA.glob("requirement-*.json")):
         try:
             if json.loads(candidate.read_text(encoding="utf-8"))["encoder"]["model_sha256"] == sha:
                 return candidate
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return None
+
+
+def packaged_path(model_sha256: str) -> Path:
+    """Where the package keeps the filter of the model with this sha256."""
+    return PACKAGE_DATA / f"requirement-{model_sha256[:12]}.json"
 
 
 def _model_sha256(encoder) -> str:

@@ -9,11 +9,14 @@ from itertools import islice
 import numpy as np
 
 from workvec.errors import InputError
-from workvec.runtime.contextmatch import attention, match_scores, max_cosines
+from workvec.runtime.contextmatch import match_scores, max_cosines
 from workvec.runtime.encoder import Encoder
-from workvec.runtime.evidence import Evidence, evidence
+from workvec.runtime.evidence import Evidence
 from workvec.runtime.labels import LabelIndex
-from workvec.runtime.sentences import iter_sentences
+from workvec.runtime.requirement import RequirementFilter
+from workvec.runtime.sentence_outcome import SkippedSentence, sentence_outcomes
+from workvec.runtime.sentences import Span, iter_sentences
+from workvec.runtime.shaping import Related, ShapeSettings
 
 # F1-best on the HOUSE+TECH validation splits (135 sentences, top-5) with all-MiniLM-L6-v2 int8:
 # P 0.211 / R 0.304 / F1 0.249 at 0.60 vs F1 0.225 at 0.50 and 0.208 at 0.65
@@ -32,11 +35,20 @@ class SkillMatch:
     score: float
     sentence: str
     evidence: tuple[Evidence, ...]
+    related: tuple[Related, ...] = ()  # near-duplicate concepts on the same evidence (workvec.runtime.shaping)
 
     def to_json(self) -> dict:
         """JSON-ready dict."""
         return {"id": self.id, "label": self.label, "score": self.score, "sentence": self.sentence,
-                "evidence": [e.to_json() for e in self.evidence]}
+                "evidence": [e.to_json() for e in self.evidence], "related": [r.to_json() for r in self.related]}
+
+
+@dataclass(frozen=True)
+class ExtractReport:
+    """`extract_report`'s answer: the skills, and the sentences the requirement filter skipped."""
+
+    skills: tuple[SkillMatch, ...]
+    skipped: tuple[SkippedSentence, ...]
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,7 @@ class ExtractSettings:
     """Candidate generation and selection knobs."""
 
     threshold: float = DEFAULT_THRESHOLD
-    top_k: int = 5
+    top_k: int | None = None  # optional cap per sentence; None: the threshold decides (issue 12)
     # Candidates: the token_k nearest labels of each token plus the sentence_k nearest of the mean token,
     # searched with HNSW at `ef`. Share of HOUSE / TECH validation sentences whose exact top-10 survives
     # (all-MiniLM-L6-v2 int8): token_k=8, ef=128: 93.5% / 91.1%; 16, 128: 98.7% / 99.0%; 24, 128:
@@ -61,7 +73,9 @@ class ExtractSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.threshold <= 1:
             raise InputError(f"threshold must be within [0, 1] (got {self.threshold}); ConTeXT-match scores are cosines")
-        for name in ("top_k", "token_k", "sentence_k", "ef"):
+        if self.top_k is not None and self.top_k <= 0:
+            raise InputError(f"top_k must be a positive integer or None for no cap (got {self.top_k})")
+        for name in ("token_k", "sentence_k", "ef"):
             if getattr(self, name) <= 0:
                 raise InputError(f"{name} must be a positive integer (got {getattr(self, name)})")
 
@@ -69,13 +83,18 @@ class ExtractSettings:
 class SkillExtractor:
     """Find taxonomy skills in job-ad text with a skill bundle and a label index."""
 
-    def __init__(self, encoder: Encoder, labels: LabelIndex, settings: ExtractSettings = ExtractSettings()) -> None:
+    def __init__(self, encoder: Encoder, labels: LabelIndex, settings: ExtractSettings = ExtractSettings(),
+                 requirement: RequirementFilter | None = None) -> None:
         if encoder.manifest.kind != "skill":
             raise InputError("SkillExtractor needs a --kind skill bundle (token embeddings); this one is a title bundle")
         self.encoder = encoder
         self.labels = labels
         self.settings = settings
         self.exact = settings.exact if settings.exact is not None else labels.index.mode == "exact"
+        if requirement is not None:
+            requirement.check(encoder)
+        self.requirement = requirement
+        self.shape = ShapeSettings(threshold=settings.threshold, k=settings.top_k)
 
     def score_sentence_tokens(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Label rows and their exact ConTeXT-match scores for one sentence's token vectors, without the
@@ -85,14 +104,21 @@ class SkillExtractor:
 
     def extract(self, text: str) -> list[SkillMatch]:
         """Skills in `text`, best score per skill over the whole ad, best first."""
+        return list(self.extract_report(text).skills)
+
+    def extract_report(self, text: str) -> ExtractReport:
+        """Skills in `text` (as `extract`) and the sentences the requirement filter skipped, in text order."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
         best: dict[int, SkillMatch] = {}
-        for chunk in _chunks(span.text for span in iter_sentences(text)):
-            for match, owner in self._extract_chunk(chunk):
-                if owner not in best or match.score > best[owner].score:
-                    best[owner] = match
-        return sorted(best.values(), key=lambda m: -m.score)
+        skipped: list[SkippedSentence] = []
+        for chunk in _chunks(iter_sentences(text)):
+            for item, owner in self._extract_chunk(chunk):
+                if isinstance(item, SkippedSentence):
+                    skipped.append(item)
+                elif owner not in best or item.score > best[owner].score:
+                    best[owner] = item
+        return ExtractReport(tuple(sorted(best.values(), key=lambda m: -m.score)), tuple(skipped))
 
     def _hnsw_candidates(self, tokens: np.ndarray) -> np.ndarray:
         """Union of the HNSW neighbours of every token and of the mean token."""
@@ -117,26 +143,24 @@ class SkillExtractor:
         bound = max_cosines(token_list, self.labels.index.vectors())
         return [np.flatnonzero(row >= self.settings.threshold - BOUND_SLACK) for row in bound]
 
-    def _extract_chunk(self, sentences: list[str]) -> Iterator[tuple[SkillMatch, int]]:
+    def _extract_chunk(self, spans: list[Span]) -> Iterator[tuple[SkillMatch | SkippedSentence, int]]:
+        sentences = [span.text for span in spans]
         token_list = self.encoder.encode_tokens(sentences)
         offsets = self.encoder.token_offsets(sentences)
-        for sentence, tokens, offs, rows in zip(sentences, token_list, offsets, self._candidate_rows(token_list)):
-            scores = self._scores(tokens, rows)
-            seen: set[int] = set()
-            for i in np.argsort(-scores, kind="stable"):
-                if scores[i] < self.settings.threshold or len(seen) >= self.settings.top_k:
-                    break
-                owner = int(self.labels.owners[rows[i]])
-                if owner in seen:
-                    continue
-                seen.add(owner)
-                concept = self.labels.taxonomy.concepts[owner]
-                alpha = attention(tokens, self.labels.raw_vectors(rows[i:i + 1])[0])
-                yield SkillMatch(concept.id, concept.label, round(float(scores[i]), 6), sentence,
-                                 evidence(sentence, alpha, offs)), owner
+        candidates = self._candidate_rows(token_list)
+
+        def score(i: int) -> tuple[np.ndarray, np.ndarray]:
+            return candidates[i], self._scores(token_list[i], candidates[i])
+        outcomes = sentence_outcomes(sentences, token_list, offsets, score, self.labels, self.shape, self.requirement)
+        for span, outcome in zip(spans, outcomes):
+            if outcome.skipped:
+                yield SkippedSentence(span.text, span.start, span.end, outcome.skipped), -1
+            for m in outcome.shaped:
+                concept = self.labels.taxonomy.concepts[m.owner]
+                yield SkillMatch(concept.id, concept.label, m.score, span.text, m.evidence, m.related), m.owner
 
 
-def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
+def _chunks(items: Iterable[Span]) -> Iterator[list[Span]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, SENTENCES_PER_CHUNK)):
         yield chunk

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["TitleAnswer", "no_match_floor", "FLOORS_FILE"]
+from workvec.runtime.title_clean import clean_title
+
+__all__ = ["TitleAnswer", "answer_titles", "no_match_floor", "FLOORS_FILE"]
 
 FLOORS_FILE = Path(__file__).with_name("data") / "title-floors.json"
 
@@ -48,3 +51,13 @@ def no_match_floor(encoder, taxonomy_name: str) -> float | None:
     entry = _floors().get(str(record.get("sha256", "")), {}).get(taxonomy_name, {})
     value = entry.get(encoder.info.precision, entry.get("int8"))
     return float(value) if value is not None else None
+
+
+def answer_titles(normalize: Callable[[list[str], int], list[list]], titles: Sequence[str], *, k: int,
+                  floor: float | None, clean: bool = True) -> list[TitleAnswer]:
+    """Clean each title, normalize the cleaned texts with `normalize(texts, k)`, and flag no_match where the
+    best candidate scores below `floor` (or there is none: a blank title)."""
+    cleaned = [clean_title(t) if clean else t for t in titles]
+    found = normalize(cleaned, k)
+    return [TitleAnswer(t, c, tuple(m), not m or (floor is not None and m[0].score < floor))
+            for t, c, m in zip(titles, cleaned, found)]

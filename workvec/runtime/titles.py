@@ -61,6 +61,16 @@ class TitleNormalizer:
             results[keep[slot]] = found
         return results
 
+    def answer(self, titles: Sequence[str], k: int = 5, *, clean: bool = True,
+               floor: float | None | str = "calibrated") -> list:
+        """Per title a TitleAnswer: the cleaned query (workvec.runtime.title_clean), up to `k` concepts and
+        `no_match` below the calibrated floor of this model and taxonomy (workvec.runtime.title_answer)."""
+        from workvec.runtime.title_answer import answer_titles, no_match_floor
+
+        if floor == "calibrated":
+            floor = no_match_floor(self.encoder, self.labels.taxonomy.name)
+        return answer_titles(lambda texts, n: self.normalize(texts, k=n), titles, k=k, floor=floor, clean=clean)
+
     def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[TitleMatch]:
         """Collapse label hits (sorted by score) to the first `k` distinct concepts."""
         out: list[TitleMatch] = []
