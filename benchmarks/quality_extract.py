@@ -116,13 +116,13 @@ def run_extract(args) -> dict:
     shared = SHARED / "data" if (SHARED / "data").is_dir() else SHARED
     data = load_extract_data(shared, splits)
     bundle = args.bundle or bundle_dir(str(default_model()), "skill")
-    enc = Encoder.load(bundle, "int8", "cpu", threads=1)
-    labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), CACHE / "indexes" / "extract", include_alt=False,
-                             progress=False)
-    settings = ExtractSettings(top_k=args.top_k, **({} if args.threshold is None else {"threshold": args.threshold}))
+    enc = Encoder.open(bundle, precision="int8", providers="cpu", threads=1)
+    labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), index_dir=CACHE / "indexes" / "extract",
+                             include_alt=False, progress=False)
+    settings = ExtractSettings(k=args.top_k, **({} if args.threshold is None else {"threshold": args.threshold}))
     extractor = SkillExtractor(enc, labels, settings, requirement_for(enc, enabled=args.requirement_filter))
     if not args.group:
-        extractor.shape = ShapeSettings(threshold=settings.threshold, k=settings.top_k, group=False)
+        extractor.shape = ShapeSettings(threshold=settings.threshold, k=settings.k, group=False)
 
     with_related: list[set[str]] = []
 
@@ -152,8 +152,8 @@ def run_extract(args) -> dict:
         name = f"boilerplate_{_SKILLSPAN_SPLIT[split]}"
         results[name] = fp_rate(predict(data.boilerplate[split]))
         log(f"{name}: {results[name]}")
-    return {"task": "extract", "bundle": enc.manifest.digest(), "settings": {
-        "threshold": settings.threshold, "top_k": settings.top_k, "group": args.group,
+    return {"task": "extract", "bundle": enc.manifest.identity(), "settings": {
+        "threshold": settings.threshold, "k": settings.k, "group": args.group,
         "requirement_filter": extractor.requirement.sha256 if extractor.requirement else None},
         "datasets": results}
 

@@ -43,15 +43,15 @@ def score_all(extractor, sentences: list[str]) -> list[Scored]:
     out = []
     for lo in range(0, len(sentences), 64):
         chunk = sentences[lo:lo + 64]
-        for s, tokens, offs in zip(chunk, enc.encode_tokens(chunk), enc.token_offsets(chunk)):
-            rows, scores = extractor.score_sentence_tokens(tokens)
+        for s, e in zip(chunk, enc.encode_tokens(chunk)):
+            rows, scores = extractor.score_sentence_tokens(e.vectors)
             keep = scores >= FLOOR
-            out.append(Scored(s, tokens, offs, rows[keep], scores[keep]))
+            out.append(Scored(s, e.vectors, e.offsets, rows[keep], scores[keep]))
     return out
 
 
 def cached_scores(extractor, name: str, sentences: list[str]) -> list[Scored]:
-    key = f"{extractor.encoder.manifest.digest()[:12]}-{extractor.encoder.info.precision}-{name}-{len(sentences)}"
+    key = f"{extractor.encoder.manifest.identity()[:12]}-{extractor.encoder.info.precision}-{name}-{len(sentences)}"
     path = CACHE / "tune_extract" / f"{key}.pkl"
     if path.is_file():
         return pickle.loads(path.read_bytes())
@@ -93,9 +93,9 @@ def main(argv=None) -> int:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     data = load_extract_data(SHARED / "data" if (SHARED / "data").is_dir() else SHARED, (args.split,))
-    enc = Encoder.load(args.bundle, "int8", "cpu", threads=1)
-    labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), CACHE / "indexes" / "extract", include_alt=False,
-                             progress=False)
+    enc = Encoder.open(args.bundle, precision="int8", providers="cpu", threads=1)
+    labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), index_dir=CACHE / "indexes" / "extract",
+                             include_alt=False, progress=False)
     extractor = SkillExtractor(enc, labels, ExtractSettings(threshold=FLOOR))
     rfilter = RequirementFilter.for_encoder(enc, args.filter)
     gold_rows = data.gold[f"house_{args.split}"] + data.gold[f"tech_{args.split}"]

@@ -68,13 +68,13 @@ def main(argv=None) -> int:
     taxonomy = load_taxonomy(args.taxonomy)
     queries, counts = qd.load_titles(shared / "bench" / "jobbert" / "titles.validation.csv", taxonomy)
     log(f"{len(queries)} titles; {counts}")
-    enc = Encoder.load(args.bundle, "int8", "cpu")
+    enc = Encoder.open(args.bundle, precision="int8", providers="cpu")
     labels, owners = taxonomy.labels(include_alt=True)
     owners = np.asarray(owners)
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
     encode = lambda texts: enc.encode(texts, batch_size=128)  # noqa: E731
     unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # noqa: E731
-    label_vecs = unit(cached_vectors(["tune_titles", enc.manifest.digest(), "int8"], labels, encode))
+    label_vecs = unit(cached_vectors(["tune_titles", enc.manifest.identity(), "int8"], labels, encode))
     no_seniority = re.compile(r"(?!x)x")  # matches nothing
     variants = {"none": lambda t: t, "clean": title_clean.clean_title}
 
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     for name, fn in variants.items():
         texts = [fn(q.title) for q in queries]
         changed = sum(t != q.title for t, q in zip(texts, queries))
-        scores = concept_scores(unit(cached_vectors(["tune_titles", enc.manifest.digest(), "int8"], texts, encode)),
+        scores = concept_scores(unit(cached_vectors(["tune_titles", enc.manifest.identity(), "int8"], texts, encode)),
                                 label_vecs, starts)
         metrics = Metrics(TITLE_KEYS)
         for row, q in zip(scores, queries):

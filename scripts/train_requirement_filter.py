@@ -100,9 +100,10 @@ def main(argv=None) -> int:
           f"dev {len(splits['dev'][0])}, test {len(splits['test'][0])}", file=sys.stderr)
     models, report, model_sha = {}, {}, None
     for precision in args.precisions.split(","):
-        enc = Encoder.load(args.bundle, precision, "cpu")
+        enc = Encoder.open(args.bundle, precision=precision, providers="cpu")
         model_sha = enc.manifest.files["model.onnx"]["sha256"]
-        feats = {name: sentence_features(enc.encode_tokens(texts, batch_size=64)) for name, (texts, _) in splits.items()}
+        feats = {name: sentence_features([e.vectors for e in enc.encode_tokens(texts, batch_size=64)])
+                 for name, (texts, _) in splits.items()}
         print(f"{precision}: encoded", file=sys.stderr)
         entry = fit(feats["train"][train_keep], splits["train"][1][train_keep], feats["dev"], splits["dev"][1], args.keep)
         y_test, p_test = splits["test"][1], probabilities(entry, feats["test"])

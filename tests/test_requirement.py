@@ -21,7 +21,7 @@ MINILM_SHA = "6d6ab063bb275daae76497c58df544db069ca3357bb9746e27cfce82670a5d43"
 
 @pytest.fixture(scope="module")
 def encoder(minilm_skill: Path) -> Encoder:
-    return Encoder.load(minilm_skill, "int8", "cpu", threads=1)
+    return Encoder.open(minilm_skill, precision="int8", providers="cpu", threads=1)
 
 
 def test_the_default_bundle_finds_the_packaged_filter(encoder: Encoder) -> None:
@@ -38,7 +38,7 @@ def test_requirements_kept_boilerplate_skipped(encoder: Encoder) -> None:
             "Excellent written and verbal communication skills in English."]
     skipped = ["<ADDRESS> <ADDRESS> <LOCATION> - <LOCATION>", "Date posted: 2021-04-22",
                "We offer a company pension scheme and bike loans."]
-    keep = rf.keep(encoder.encode_tokens(kept + skipped))
+    keep = rf.keep([e.vectors for e in encoder.encode_tokens(kept + skipped)])
     assert keep.tolist() == [True] * len(kept) + [False] * len(skipped)
 
 
@@ -50,7 +50,8 @@ def test_filter_separates_skillspan_test_sentences(encoder: Encoder) -> None:
     rows = [json.loads(line) for line in SKILLSPAN_TEST.read_text(encoding="utf-8").splitlines()][::12]
     texts = [" ".join(r["tokens"]) for r in rows]
     y = np.asarray([any(t != "O" for t in r["tags_skill"] + r["tags_knowledge"]) for r in rows])
-    p = RequirementFilter.for_encoder(encoder).probabilities(sentence_features(encoder.encode_tokens(texts)))
+    tokens = [e.vectors for e in encoder.encode_tokens(texts)]
+    p = RequirementFilter.for_encoder(encoder).probabilities(sentence_features(tokens))
     auc = (p[y][:, None] > p[~y][None, :]).mean()
     assert auc > 0.85, auc  # full test split: 0.907 (scripts/train_requirement_filter.py)
 
@@ -59,11 +60,11 @@ def test_features_are_the_bundles_mean_pooling(encoder: Encoder) -> None:
     texts = ["Build data pipelines in Apache Spark.", "Forklift licence required"]
     pooled = encoder.encode(texts)
     pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
-    assert np.allclose(sentence_features(encoder.encode_tokens(texts)), pooled, atol=1e-5)
+    assert np.allclose(sentence_features([e.vectors for e in encoder.encode_tokens(texts)]), pooled, atol=1e-5)
 
 
 def test_a_filter_for_another_model_is_refused(encoder: Encoder, minilm_title: Path) -> None:
-    title_encoder = Encoder.load(minilm_title, "int8", "cpu", threads=1)
+    title_encoder = Encoder.open(minilm_title, precision="int8", providers="cpu", threads=1)
     with pytest.raises(RequirementFilterError, match="trained for the model with sha256 6d6ab063bb27"):
         RequirementFilter.for_encoder(title_encoder, packaged_path(MINILM_SHA))
     with pytest.raises(RequirementFilterError, match="no requirement filter trained for the bundle"):
@@ -89,5 +90,5 @@ def test_the_bundles_own_filter_wins(tmp_path: Path, minilm_skill: Path) -> None
     bundle = tmp_path / "bundle"
     shutil.copytree(minilm_skill, bundle)
     shutil.copy(packaged_path(MINILM_SHA), bundle / FILTER_FILE)
-    enc = Encoder.load(bundle, "int8", "cpu", threads=1)
+    enc = Encoder.open(bundle, precision="int8", providers="cpu", threads=1)
     assert find_filter(enc) == bundle / FILTER_FILE

@@ -23,20 +23,20 @@ DUTCH = "Experience with Spring Boot and Java microservices, plus fluent Dutch a
 
 @pytest.fixture(scope="module")
 def encoder(minilm_skill: Path) -> Encoder:
-    return Encoder.load(minilm_skill, "int8", "cpu", threads=1)
+    return Encoder.open(minilm_skill, precision="int8", providers="cpu", threads=1)
 
 
 @pytest.fixture(scope="module")
 def labels(encoder: Encoder, tmp_path_factory) -> LabelIndex:
-    return LabelIndex.open(encoder, load_taxonomy("esco-skills"), shared_index_dir(tmp_path_factory, "esco-exact"),
+    return LabelIndex.open(encoder, load_taxonomy("esco-skills"), index_dir=shared_index_dir(tmp_path_factory, "esco-exact"),
                            include_alt=False, progress=False)
 
 
 def shaped(encoder: Encoder, labels: LabelIndex, sentence: str, **settings):
     extractor = SkillExtractor(encoder, labels, ExtractSettings(threshold=0.0, exact=True))
-    tokens = encoder.encode_tokens([sentence])[0]
-    rows, scores = extractor.score_sentence_tokens(tokens)
-    out = shape_sentence(sentence, tokens, encoder.token_offsets([sentence])[0], rows, scores, labels,
+    (encoded,) = encoder.encode_tokens([sentence])
+    rows, scores = extractor.score_sentence_tokens(encoded.vectors)
+    out = shape_sentence(sentence, encoded.vectors, encoded.offsets, rows, scores, labels,
                          ShapeSettings(**settings))
     return [(labels.taxonomy.concepts[m.owner].label, m) for m in out]
 
