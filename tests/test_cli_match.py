@@ -79,7 +79,7 @@ def test_normalize_json_lines(capsys, minilm_title, jobs_csv, jobs_index) -> Non
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["query"] for r in records] == titles
     for record in records:
-        assert set(record) == {"query", "matches"}
+        assert set(record) == {"query", "cleaned", "no_match", "matches"}
         assert len(record["matches"]) == 3
         for m in record["matches"]:
             assert set(m) == {"id", "label", "score", "matched_label"}
@@ -110,7 +110,7 @@ def test_normalize_esco_occupations_file(capsys, minilm_title, tmp_path_factory)
     assert truck["matches"][0]["id"].startswith("http://data.europa.eu/esco/occupation/")
     assert (truck["matches"][0]["label"], truck["matches"][0]["matched_label"]) == ("cargo vehicle driver",
                                                                                   "truck driver")
-    assert blank == {"query": "", "matches": []}
+    assert blank == {"query": "", "cleaned": "", "no_match": True, "matches": []}
 
 
 def test_normalize_embedded_esco_occupations(capsys, minilm_title, jobs_index) -> None:
@@ -121,11 +121,24 @@ def test_normalize_embedded_esco_occupations(capsys, minilm_title, jobs_index) -
     assert best["id"].startswith("http://data.europa.eu/esco/occupation/")
 
 
-def test_normalize_default_onet(capsys, minilm_title, tmp_path) -> None:
-    code, out, err = normalize(capsys, minilm_title, tmp_path, "registered nurse", "--k", 1, "--json")
+def test_normalize_default_esco_occupations_and_onet(capsys, minilm_title, tmp_path) -> None:
+    code, out, err = normalize(capsys, minilm_title, tmp_path, "Registered Nurse (m/w/d) - night shift", "--k", 1, "--json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["cleaned"] == "Registered Nurse" and answer["no_match"] is False
+    assert answer["matches"][0]["id"].startswith("http://data.europa.eu/esco/occupation/")
+    code, out, err = normalize(capsys, minilm_title, tmp_path, "registered nurse", "--k", 1, "--json", "--taxonomy", "onet")
     assert code == 0, err
     (match,) = json.loads(out)["matches"]
     assert (match["id"], match["label"]) == ("29-1141.00", "Registered Nurses")
+
+
+def test_normalize_says_no_match_below_the_floor(capsys, minilm_title, tmp_path) -> None:
+    code, out, err = normalize(capsys, minilm_title, tmp_path, "Pflegefachkraft", "warehouse worker", "--json")
+    assert code == 0, err
+    odd, real = (json.loads(line) for line in out.splitlines())
+    assert odd["no_match"] is True and len(odd["matches"]) == 5  # best candidates kept for inspection
+    assert real["no_match"] is False and real["matches"][0]["label"] == "warehouse worker"
 
 
 @pytest.mark.parametrize("k", ["0", "-2"])
@@ -157,9 +170,9 @@ def test_normalize_with_the_wrong_bundle_kind(capsys, minilm_skill, jobs_csv, tm
 # -------------------------------------------------------------------------------------------------- extract
 def check_skills_json(out: str) -> list[dict]:
     data = json.loads(out)
-    assert set(data) == {"skills"}
+    assert set(data) == {"skills", "skipped"}
     for skill in data["skills"]:
-        assert set(skill) == {"id", "label", "score", "sentence", "evidence"}
+        assert set(skill) == {"id", "label", "score", "sentence", "sentence_start", "sentence_end", "evidence", "related"}
         for e in skill["evidence"]:
             assert set(e) == {"text", "start", "end", "weight"}
             assert skill["sentence"][e["start"]:e["end"]] == e["text"]
@@ -211,14 +224,14 @@ def test_extract_file_and_stdin_match_the_argument(capsys, monkeypatch, minilm_s
 def test_extract_empty_text(capsys, minilm_skill, skills_index, text) -> None:
     code, out, err = extract(capsys, minilm_skill, skills_index, text, "--json")
     assert code == 0, err
-    assert json.loads(out) == {"skills": []}
+    assert json.loads(out) == {"skills": [], "skipped": []}
 
 
 def test_extract_empty_stdin(capsys, monkeypatch, minilm_skill, skills_index) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
     code, out, err = extract(capsys, minilm_skill, skills_index, "-", "--json")
     assert code == 0, err
-    assert json.loads(out) == {"skills": []}
+    assert json.loads(out) == {"skills": [], "skipped": []}
 
 
 @pytest.mark.parametrize("content, message", [

@@ -69,10 +69,11 @@ def test_closed_pipe_ends_quietly(home, tmp_path, tiny_title_bundle) -> None:
 
 def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bundle, tiny_skill_bundle) -> None:
     extracted = run("extract", "", "--json", "--bundle", str(tiny_skill_bundle), home=home)
-    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": []}
+    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": []}
     assert "empty" in extracted.stderr.decode()
     normalized = run("normalize", "", "--json", "--bundle", str(tiny_title_bundle), home=home)
-    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "matches": []}
+    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "cleaned": "", "no_match": True,
+                                                                      "matches": []}
     nothing = run("normalize", "-", "--json", "--bundle", str(tiny_title_bundle), home=home, stdin=b"")
     assert nothing.returncode == 0 and nothing.stdout == b"" and "no titles" in nothing.stderr.decode()
 
