@@ -174,7 +174,9 @@ def title_concept_scores(variant: str, model: str, taxonomy, titles: list[str]):
 
         for setting, alt in (("preferred", False), ("all", True)):
             normalizer = TitleNormalizer(enc, open_index(enc, taxonomy, include_alt=alt))
-            yield setting, (ranked(normalizer.normalize(titles[lo:lo + TITLE_BATCH], k=INDEX_K))
+            normalize = (lambda t: [a.matches for a in normalizer.answer(t, k=INDEX_K, floor=None)]) if SETTINGS.get(
+                "clean_titles") else (lambda t: normalizer.normalize(t, k=INDEX_K))  # --clean: the product's cleaning
+            yield setting, (ranked(normalize(titles[lo:lo + TITLE_BATCH]))
                             for lo in range(0, len(titles), TITLE_BATCH))
         return
     if variant == "reference":
@@ -243,6 +245,7 @@ def parse_args(argv=None):
                                 " or L2-normalised ones (what model.encode gives; the data README's figures)")
         else:
             p.add_argument("--occupations", required=True, type=Path)
+            p.add_argument("--clean", action="store_true", help="int8_index: clean titles first (TitleNormalizer.answer)")
         p.add_argument("--model", default=None, help="sentence-transformers directory or hub id (default: MiniLM)")
         p.add_argument("--variants", default=",".join(VARIANTS))
         p.add_argument("--limit", type=int, default=None, help="first N queries per dataset")
@@ -269,6 +272,7 @@ def main(argv=None) -> int:
             Path(args.json).with_suffix(".md").write_text(quality_extract.markdown(report) + "\n", encoding="utf-8")
         return 0
     SETTINGS["vector_cache"] = not args.fresh
+    SETTINGS["clean_titles"] = getattr(args, "clean", False)
     started = time.perf_counter()
     report = run_skills(args) if args.task == "skills" else run_titles(args)
     report = {"task": report.pop("task"), "model": args.model, **report}

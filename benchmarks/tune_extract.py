@@ -118,7 +118,7 @@ def main(argv=None) -> int:
                     print(f"filter={use_filter!s:5} k={k!s:4} group={group!s:5} cos={cos} t={t:.3f} P {row['precision']:.3f}"
                           f" R {row['recall']:.3f} F1 {row['f1']:.3f} FP {row['fp_rate']:.3f}", flush=True)
     if args.json:
-        write_json(args.json, {"split": args.split, "filter": rfilter.path, "grid": grid})
+        write_json(args.json, {"split": args.split, "filter": Path(rfilter.path).name, "filter_sha256": rfilter.sha256, "grid": grid})
     return 0
 
 

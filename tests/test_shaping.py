@@ -63,16 +63,16 @@ def test_threshold_decides_not_a_cap(encoder: Encoder, labels: LabelIndex) -> No
 
 
 def test_evidence_spans_cover_contiguous_tokens(encoder: Encoder, labels: LabelIndex) -> None:
-    sentence = "You will operate a forklift truck in our warehouse."
+    sentence = "Knowledge of customer relationship management software. You will operate a forklift truck."
     found = dict(shaped(encoder, labels, sentence, threshold=0.55))
-    assert found, "expected forklift skills"
+    assert "operate forklift" in found and [e.text for e in found["operate forklift"].evidence] == ["forklift"]
     for label, match in found.items():
         assert 1 <= len(match.evidence) <= MAX_SPANS
         for e in match.evidence:
             assert sentence[e.start:e.end] == e.text and e.text.strip() == e.text
         assert all(a.end <= b.start for a, b in zip(match.evidence, match.evidence[1:]))
-    assert any(" " in e.text for m in found.values() for e in m.evidence), \
-        "some evidence should span several words ('forklift truck')"
+    crm = [m for label, m in found.items() if "customer relationship management" in label]
+    assert any(e.text.startswith("customer relationship") for m in crm for e in m.evidence), crm
 
 
 def test_evidence_spans_of_synthetic_weights() -> None:
