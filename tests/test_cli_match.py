@@ -121,20 +121,21 @@ def test_normalize_embedded_esco_occupations(capsys, minilm_title, jobs_index) -
     assert best["id"].startswith("http://data.europa.eu/esco/occupation/")
 
 
-def test_normalize_default_esco_occupations_and_onet(capsys, minilm_title, tmp_path) -> None:
-    code, out, err = normalize(capsys, minilm_title, tmp_path, "Registered Nurse (m/w/d) - night shift", "--k", 1, "--json")
+def test_normalize_default_esco_occupations_and_onet(capsys, minilm_title, jobs_index) -> None:
+    code, out, err = normalize(capsys, minilm_title, jobs_index, "Registered Nurse (m/w/d) - night shift", "--k", 1,
+                               "--json")
     assert code == 0, err
     answer = json.loads(out)
     assert answer["cleaned"] == "Registered Nurse" and answer["no_match"] is False
     assert answer["matches"][0]["id"].startswith("http://data.europa.eu/esco/occupation/")
-    code, out, err = normalize(capsys, minilm_title, tmp_path, "registered nurse", "--k", 1, "--json", "--taxonomy", "onet")
+    code, out, err = normalize(capsys, minilm_title, jobs_index, "registered nurse", "--k", 1, "--json", "--taxonomy", "onet")
     assert code == 0, err
     (match,) = json.loads(out)["matches"]
     assert (match["id"], match["label"]) == ("29-1141.00", "Registered Nurses")
 
 
-def test_normalize_says_no_match_below_the_floor(capsys, minilm_title, tmp_path) -> None:
-    code, out, err = normalize(capsys, minilm_title, tmp_path, "Pflegefachkraft", "warehouse worker", "--json")
+def test_normalize_says_no_match_below_the_floor(capsys, minilm_title, jobs_index) -> None:
+    code, out, err = normalize(capsys, minilm_title, jobs_index, "Pflegefachkraft", "warehouse worker", "--json")
     assert code == 0, err
     odd, real = (json.loads(line) for line in out.splitlines())
     assert odd["no_match"] is True and len(odd["matches"]) == 5  # best candidates kept for inspection

@@ -104,8 +104,8 @@ def test_cache_list_and_clear(home, tiny_title_bundle) -> None:
     listed = json.loads(run("cache", "list", "--json", home=home).stdout)
     kinds = {entry["kind"] for entry in listed["entries"]}
     assert {"indexes", "graphs"} <= kinds
-    onet = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("onet")]
-    assert onet and onet[0]["bytes"] > 0
+    esco = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("esco-occupations")]
+    assert esco and esco[0]["bytes"] > 0  # the default titles taxonomy since issue 12
     cleared = run("cache", "clear", "--only", "indexes", home=home)
     assert cleared.returncode == 0 and "cleared indexes" in cleared.stdout.decode()
     left = json.loads(run("cache", "list", "--json", home=home).stdout)["entries"]
