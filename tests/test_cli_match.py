@@ -139,7 +139,7 @@ def test_normalize_says_no_match_below_the_floor(capsys, minilm_title, jobs_inde
     assert code == 0, err
     odd, real = (json.loads(line) for line in out.splitlines())
     assert odd["no_match"] is True and len(odd["matches"]) == 5  # best candidates kept for inspection
-    assert real["no_match"] is False and real["matches"][0]["label"] == "warehouse worker"
+    assert real["no_match"] is False and real["matches"][0]["label"].startswith("warehouse")
 
 
 @pytest.mark.parametrize("k", ["0", "-2"])
@@ -169,14 +169,17 @@ def test_normalize_with_the_wrong_bundle_kind(capsys, minilm_skill, jobs_csv, tm
 
 
 # -------------------------------------------------------------------------------------------------- extract
-def check_skills_json(out: str) -> list[dict]:
+def check_skills_json(out: str, text: str = AD) -> list[dict]:
     data = json.loads(out)
     assert set(data) == {"skills", "skipped"}
     for skill in data["skills"]:
         assert set(skill) == {"id", "label", "score", "sentence", "sentence_start", "sentence_end", "evidence", "related"}
+        assert text[skill["sentence_start"]:skill["sentence_end"]] == skill["sentence"]
         for e in skill["evidence"]:
             assert set(e) == {"text", "start", "end", "weight"}
-            assert skill["sentence"][e["start"]:e["end"]] == e["text"]
+            assert text[e["start"]:e["end"]] == e["text"]  # evidence offsets index the ad (facade)
+    for skipped in data["skipped"]:
+        assert skipped["skipped"] == "no requirement" and text[skipped["start"]:skipped["end"]] == skipped["sentence"]
     scores = [s["score"] for s in data["skills"]]
     assert scores == sorted(scores, reverse=True)
     return data["skills"]
@@ -187,13 +190,19 @@ def test_extract_json(capsys, minilm_skill, skills_index) -> None:
     assert code == 0, err
     skills = check_skills_json(out)
     labels = {s["label"] for s in skills}
-    assert {"Python (computer programming)", "operate forklift"} <= labels, labels
+    assert "Python (computer programming)" in labels, labels
     assert all(s["score"] >= 0.55 for s in skills)
     assert all(s["sentence"] in AD for s in skills)
+    # The requirement filter (trained on SkillSpan's office-work ads) skips the forklift task statement; it is
+    # reported, never dropped, and --no-requirement-filter scores it.
+    assert [s["sentence"] for s in json.loads(out)["skipped"]] == ["You will drive a forklift truck in our warehouse."]
+    code, out, err = extract(capsys, minilm_skill, skills_index, AD, "--json", "--no-requirement-filter")
+    assert code == 0, err
+    assert "operate forklift" in {s["label"] for s in check_skills_json(out)} and json.loads(out)["skipped"] == []
 
 
 def test_extract_threshold_and_top_k(capsys, minilm_skill, skills_index) -> None:
-    code, out, err = extract(capsys, minilm_skill, skills_index, AD, "--json", "--threshold", "0.7", "--top-k", "1")
+    code, out, err = extract(capsys, minilm_skill, skills_index, AD, "--json", "--threshold", "0.7", "--k", "1")
     assert code == 0, err
     skills = check_skills_json(out)
     assert skills and all(s["score"] >= 0.7 for s in skills)
@@ -201,7 +210,8 @@ def test_extract_threshold_and_top_k(capsys, minilm_skill, skills_index) -> None
 
 
 def test_extract_text_output(capsys, minilm_skill, skills_index) -> None:
-    code, out, err = extract(capsys, minilm_skill, skills_index, "You will drive a forklift truck in our warehouse.")
+    code, out, err = extract(capsys, minilm_skill, skills_index, "You will drive a forklift truck in our warehouse.",
+                             "--no-requirement-filter")
     assert code == 0, err
     assert any("operate forklift" in line and "[forklift" in line for line in out.splitlines()), out
 
@@ -258,8 +268,8 @@ def test_extract_rejects_non_utf8_stdin(capsys, monkeypatch, minilm_skill, skill
 @pytest.mark.parametrize("argv, message", [
     (["Python", "--threshold", "-0.1"], "threshold"),
     (["Python", "--threshold", "1.5"], "threshold"),
-    (["Python", "--top-k", "0"], "top_k must be a positive integer"),
-    (["Python", "--top-k", "-3"], "top_k must be a positive integer"),
+    (["Python", "--k", "0"], "k must be a positive integer"),
+    (["Python", "--k", "-3"], "k must be a positive integer"),
     ([], "no ad given"),
     (["Python", "--file", "ad.txt"], "either as TEXT or with --file"),
     (["--file", "does-not-exist.txt"], "does not exist"),
