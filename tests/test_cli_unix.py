@@ -69,10 +69,11 @@ def test_closed_pipe_ends_quietly(home, tmp_path, tiny_title_bundle) -> None:
 
 def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bundle, tiny_skill_bundle) -> None:
     extracted = run("extract", "", "--json", "--bundle", str(tiny_skill_bundle), home=home)
-    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": []}
+    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": []}
     assert "empty" in extracted.stderr.decode()
     normalized = run("normalize", "", "--json", "--bundle", str(tiny_title_bundle), home=home)
-    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "matches": []}
+    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "cleaned": "", "no_match": True,
+                                                                      "matches": []}
     nothing = run("normalize", "-", "--json", "--bundle", str(tiny_title_bundle), home=home, stdin=b"")
     assert nothing.returncode == 0 and nothing.stdout == b"" and "no titles" in nothing.stderr.decode()
 
@@ -103,8 +104,8 @@ def test_cache_list_and_clear(home, tiny_title_bundle) -> None:
     listed = json.loads(run("cache", "list", "--json", home=home).stdout)
     kinds = {entry["kind"] for entry in listed["entries"]}
     assert {"indexes", "graphs"} <= kinds
-    onet = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("onet")]
-    assert onet and onet[0]["bytes"] > 0
+    esco = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("esco-occupations")]
+    assert esco and esco[0]["bytes"] > 0  # the default titles taxonomy since issue 12
     cleared = run("cache", "clear", "--only", "indexes", home=home)
     assert cleared.returncode == 0 and "cleared indexes" in cleared.stdout.decode()
     left = json.loads(run("cache", "list", "--json", home=home).stdout)["entries"]
