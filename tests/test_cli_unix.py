@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import workvec
+from workvec.runtime.skills import DEFAULT_THRESHOLD
 
 
 def run(*argv: str | bytes, home: Path, stdin: bytes | None = None, shell: str | None = None) -> subprocess.CompletedProcess:
@@ -40,7 +41,7 @@ def test_version_and_module_entry_point(home) -> None:
 def test_help_names_embedded_taxonomies_and_defaults(home) -> None:
     text = run("extract", "--help", home=home).stdout.decode()
     assert "esco-skills" in text and "onet" in text
-    assert "(default: 0.6)" in text and "(default: 5)" in text
+    assert f"(default: {DEFAULT_THRESHOLD})" in text and "esco-occupations" in run("normalize", "--help", home=home).stdout.decode()
 
 
 def test_normalize_streams_stdin_and_file_one_json_line_per_title(home, tmp_path, tiny_title_bundle) -> None:

@@ -24,6 +24,7 @@ def encoder(minilm_skill: Path) -> Encoder:
     return Encoder.open(minilm_skill, precision="int8", providers="cpu", threads=1)
 
 
+@pytest.mark.integration
 def test_the_default_bundle_finds_the_packaged_filter(encoder: Encoder) -> None:
     """What `workvec demo` exports (the default model through the full export) is what the filter was trained on."""
     assert encoder.manifest.files["model.onnx"]["sha256"] == MINILM_SHA
@@ -32,6 +33,7 @@ def test_the_default_bundle_finds_the_packaged_filter(encoder: Encoder) -> None:
     assert loaded.precision == "int8" and loaded.weights.shape == (384,) and 0 < loaded.threshold < 1
 
 
+@pytest.mark.integration
 def test_requirements_kept_boilerplate_skipped(encoder: Encoder) -> None:
     rf = RequirementFilter.for_encoder(encoder)
     kept = ["Strong Python programming skills are required.", "You have experience with SQL databases and ETL.",
@@ -42,6 +44,7 @@ def test_requirements_kept_boilerplate_skipped(encoder: Encoder) -> None:
     assert keep.tolist() == [True] * len(kept) + [False] * len(skipped)
 
 
+@pytest.mark.integration
 def test_filter_separates_skillspan_test_sentences(encoder: Encoder) -> None:
     if not SKILLSPAN_TEST.is_file():
         if os.environ.get("CI") == "true":
@@ -56,6 +59,7 @@ def test_filter_separates_skillspan_test_sentences(encoder: Encoder) -> None:
     assert auc > 0.85, auc  # full test split: 0.907 (scripts/train_requirement_filter.py)
 
 
+@pytest.mark.integration
 def test_features_are_the_bundles_mean_pooling(encoder: Encoder) -> None:
     texts = ["Build data pipelines in Apache Spark.", "Forklift licence required"]
     pooled = encoder.encode(texts)
@@ -63,6 +67,7 @@ def test_features_are_the_bundles_mean_pooling(encoder: Encoder) -> None:
     assert np.allclose(sentence_features([e.vectors for e in encoder.encode_tokens(texts)]), pooled, atol=1e-5)
 
 
+@pytest.mark.integration
 def test_a_filter_for_another_model_is_refused(encoder: Encoder, minilm_title: Path) -> None:
     title_encoder = Encoder.open(minilm_title, precision="int8", providers="cpu", threads=1)
     with pytest.raises(RequirementFilterError, match="trained for the model with sha256 6d6ab063bb27"):
@@ -71,12 +76,14 @@ def test_a_filter_for_another_model_is_refused(encoder: Encoder, minilm_title: P
         RequirementFilter.for_encoder(title_encoder)
 
 
+@pytest.mark.integration
 def test_precision_must_match(encoder: Encoder) -> None:
     rf = RequirementFilter.load(packaged_path(MINILM_SHA), "fp32")
     with pytest.raises(RequirementFilterError, match="fp32 weights; the encoder runs int8"):
         rf.check(encoder)
 
 
+@pytest.mark.integration
 def test_an_altered_filter_is_refused(tmp_path: Path, encoder: Encoder) -> None:
     payload = json.loads(packaged_path(MINILM_SHA).read_text(encoding="utf-8"))
     payload["models"]["int8"]["threshold"] = 0.0  # keep everything: must not load silently
@@ -86,6 +93,7 @@ def test_an_altered_filter_is_refused(tmp_path: Path, encoder: Encoder) -> None:
         RequirementFilter.for_encoder(encoder, altered)
 
 
+@pytest.mark.integration
 def test_the_bundles_own_filter_wins(tmp_path: Path, minilm_skill: Path) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(minilm_skill, bundle)

@@ -41,6 +41,7 @@ def shaped(encoder: Encoder, labels: LabelIndex, sentence: str, **settings):
     return [(labels.taxonomy.concepts[m.owner].label, m) for m in out]
 
 
+@pytest.mark.integration
 def test_near_duplicates_are_grouped_under_the_best(encoder: Encoder, labels: LabelIndex) -> None:
     flat = [label for label, _ in shaped(encoder, labels, DUTCH, threshold=0.55, group=False)]
     grouped = dict(shaped(encoder, labels, DUTCH, threshold=0.55))
@@ -52,6 +53,7 @@ def test_near_duplicates_are_grouped_under_the_best(encoder: Encoder, labels: La
     assert sum(1 + len(m.related) for m in grouped.values()) == len(flat)  # grouped, never dropped
 
 
+@pytest.mark.integration
 def test_threshold_decides_not_a_cap(encoder: Encoder, labels: LabelIndex) -> None:
     uncapped = shaped(encoder, labels, DUTCH, threshold=0.5, group=False)
     assert len(uncapped) > 5
@@ -62,6 +64,7 @@ def test_threshold_decides_not_a_cap(encoder: Encoder, labels: LabelIndex) -> No
         ShapeSettings(threshold=0.5, k=0)
 
 
+@pytest.mark.integration
 def test_evidence_spans_cover_contiguous_tokens(encoder: Encoder, labels: LabelIndex) -> None:
     sentence = "Knowledge of customer relationship management software. You will operate a forklift truck."
     found = dict(shaped(encoder, labels, sentence, threshold=0.55))

@@ -28,6 +28,7 @@ def test_default_taxonomy_is_esco_occupations() -> None:
     assert len(load_taxonomy(DEFAULT_TAXONOMY)) == 2942
 
 
+@pytest.mark.integration
 def test_answers_clean_keep_the_query_and_flag_no_match(normalizer: TitleNormalizer) -> None:
     titles = ["Warehouse Worker (m/w/d)", "Pflegefachkraft", "   "]
     worker, german, blank = normalizer.answer(titles, k=3)
@@ -39,11 +40,13 @@ def test_answers_clean_keep_the_query_and_flag_no_match(normalizer: TitleNormali
     assert worker.to_json()["query"] == "Warehouse Worker (m/w/d)"
 
 
+@pytest.mark.integration
 def test_cleaning_and_floor_can_be_turned_off(normalizer: TitleNormalizer) -> None:
     (raw,) = normalizer.answer(["Pflegefachkraft (m/w/d)"], k=2, clean=False, floor=None)
     assert raw.cleaned == raw.query and raw.no_match is False
 
 
+@pytest.mark.integration
 def test_the_floor_belongs_to_its_model(normalizer: TitleNormalizer, minilm_skill: Path) -> None:
     assert no_match_floor(normalizer.encoder, "esco-occupations") == pytest.approx(0.535)
     assert no_match_floor(normalizer.encoder, "onet") is None  # not calibrated: never says no_match

@@ -171,7 +171,9 @@ def test_open_takes_a_name_a_path_or_a_taxonomy(tiny_title_bundle: Path, jobs_cs
     for taxonomy in (jobs, jobs_csv, str(jobs_csv)):
         titles = TitleNormalizer.open(tiny_title_bundle, taxonomy=taxonomy, index_dir=tmp_path, progress=False)
         assert titles.normalize(TITLES, k=3) == want
-    onet = TitleNormalizer.open(tiny_title_bundle, index_dir=tmp_path, progress=False)  # default: embedded O*NET
+    default = TitleNormalizer.open(tiny_title_bundle, index_dir=tmp_path, progress=False)
+    assert default.labels.taxonomy.name == "esco-occupations" and len(default.labels.taxonomy) > 2900
+    onet = TitleNormalizer.open(tiny_title_bundle, taxonomy="onet", index_dir=tmp_path, progress=False)
     assert onet.labels.taxonomy.name == "onet" and len(onet.labels.taxonomy) > 1000
     (matches,) = onet.normalize(["Registered Nurses"], k=2)
     assert matches[0].label == "Registered Nurses" and matches[0].id == "29-1141.00"  # exact label text
