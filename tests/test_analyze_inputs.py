@@ -168,3 +168,12 @@ def test_non_utf8_bytes_are_replaced_and_flagged(tmp_path):
     ads = [prepare(r, i, columns) for i, r in enumerate(records)]
     assert [(ad.id, ad.status) for ad in ads] == [("a", "bad_encoding"), ("b", "ok")]
     assert ads[0].text == "Caf\ufffd staff." and "line 1 is not UTF-8 (byte" in ads[0].error
+
+
+def test_defaults_are_the_librarys():
+    from workvec.analyze import options
+    from workvec.runtime import skills, titles
+
+    assert options.DEFAULT_TITLES_TAXONOMY == titles.DEFAULT_TAXONOMY
+    assert options.DEFAULT_SKILLS_TAXONOMY == skills.DEFAULT_TAXONOMY
+    assert options.DEFAULT_THRESHOLD == skills.DEFAULT_THRESHOLD

@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from workvec.analyze.options import DEFAULT_SHARD_ROWS, ENGINES
+from workvec.analyze.options import (
+    DEFAULT_SHARD_ROWS,
+    DEFAULT_SKILLS_TAXONOMY,
+    DEFAULT_THRESHOLD,
+    DEFAULT_TITLES_TAXONOMY,
+    ENGINES,
+)
 from workvec.errors import WorkvecError
 
 __all__ = ["register"]
@@ -51,12 +57,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{role}-col", metavar="COL", help=f"column with the {hint} (default: a common name)")
     p.add_argument("--group-col", action="append", default=[], metavar="COL",
                    help="extra column kept in ads.parquet and used as a dimension of skill demand (repeatable)")
-    p.add_argument("--titles-taxonomy", default="onet", metavar="NAME|PATH", help="occupations")
-    p.add_argument("--skills-taxonomy", default="esco-skills", metavar="NAME|PATH",
+    p.add_argument("--titles-taxonomy", default=DEFAULT_TITLES_TAXONOMY, metavar="NAME|PATH", help="occupations")
+    p.add_argument("--skills-taxonomy", default=DEFAULT_SKILLS_TAXONOMY, metavar="NAME|PATH",
                    help="skills")
     p.add_argument("--title-bundle", metavar="DIR", help="title bundle (default: the one `workvec demo` exports)")
     p.add_argument("--skill-bundle", metavar="DIR", help="skill bundle (default: the one `workvec demo` exports)")
-    p.add_argument("--threshold", type=float, default=0.60, help="minimum ConTeXT-match score")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="minimum ConTeXT-match score")
     p.add_argument("--precision", choices=("auto", "int8", "fp32"), default="auto", help="encoder weights")
     p.add_argument("--limit", type=int, metavar="N", help="analyse only the first N rows")
     p.add_argument("--shard-rows", type=int, default=DEFAULT_SHARD_ROWS, metavar="N",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from workvec.analyze.options import DEFAULT_SKILLS_TAXONOMY, DEFAULT_THRESHOLD, DEFAULT_TITLES_TAXONOMY
 from workvec.analyze.rows import Ad
 from workvec.analyze.shards import SKILLS_SCHEMA, ads_schema
 
@@ -34,9 +35,9 @@ class ModelSpec:
 
     title_bundle: str | None = None
     skill_bundle: str | None = None
-    titles_taxonomy: str = "onet"
-    skills_taxonomy: str = "esco-skills"
-    threshold: float = 0.60
+    titles_taxonomy: str = DEFAULT_TITLES_TAXONOMY
+    skills_taxonomy: str = DEFAULT_SKILLS_TAXONOMY
+    threshold: float = DEFAULT_THRESHOLD
     precision: str = "auto"
     threads: int | None = None
 
