@@ -9,11 +9,13 @@ gives every row (token) its own scale, computed from that row alone:
     q = QuantizeLinear(x / s, 1, 128)                 (uint8, symmetric around the constant zero point 128)
 
 The zero point stays a scalar (onnxruntime's CPU `MatMulInteger` accepts nothing else). Each consumer's
-output chain `Mul(Cast(MatMulInteger), Mul(a_scale, b_scale))` becomes `Mul(MatMulIntegerToFloat(q, W,
-1, b_scale, 128, b_zp), s)`: onnxruntime's own fusion of the old chain would fold the following bias `Add`
-into the kernel and then multiply the bias by the row scale too (measured: cosine 0.68), so the rewrite
-writes the fused kernel itself, with a unit A scale, and applies the row scale after it. Integer GEMMs are
-exact, so every output row depends on its own input row only: padding rows and neighbours cannot change it.
+output chain `Mul(Cast(MatMulInteger), Mul(a_scale, b_scale))` becomes onnxruntime's
+`MatMulIntegerToFloat(q, W, s, b_scale, 128, b_zp)`, whose CPU kernel applies the per-column weight scales
+inside the GEMM and a [..., M, 1] A scale after it. onnxruntime's own fusion of the old chain would also fold
+the following bias `Add` into that kernel and then multiply the bias by the row scale (measured: cosine 0.68
+instead of 0.996), so the rewrite writes the kernel itself and leaves the bias `Add` outside. Integer GEMMs
+are exact, so every output row depends on its own input row only: padding rows and neighbours cannot change
+it. `fused=False` writes standard ONNX ops instead (slower; for runtimes without onnxruntime's contrib ops).
 """
 
 from __future__ import annotations
@@ -24,9 +26,8 @@ import numpy as np
 
 from workvec.errors import ExportError
 
-__all__ = ["ACTIVATIONS", "rewrite", "rewrite_file", "rowquant_nodes"]
+__all__ = ["rewrite", "rewrite_file", "rowquant_nodes"]
 
-ACTIVATIONS = "per-row symmetric QUInt8 (zero point 128, scale max|x|/127 per token)"
 EPS = 1e-12  # smallest max|x| a row may have (an all-zero row would otherwise divide 0 by 0)
 MS_DOMAIN = "com.microsoft"
 CONSTS = {"eps": "rowquant/eps", "inv127": "rowquant/inv127", "one": "rowquant/one", "zp": "rowquant/zp128"}
@@ -81,21 +82,17 @@ def _output_chain(mmi, users, producers, row_scale: str, fused: bool) -> tuple[l
         raise ExportError(f"{mmi.name}: unexpected quantized MatMul output chain; cannot quantize it per row")
     b_scale = next(i for i in scales.input if i != row_scale)
     w_zp = mmi.input[3] if len(mmi.input) > 3 else ""
-    p = mmi.name
-    if fused == "ascale":
-        return [helper.make_node("MatMulIntegerToFloat", [mmi.input[0], mmi.input[1], row_scale, b_scale,
-                                                          CONSTS["zp"], w_zp], [out_mul.output[0]],
-                                 name=f"{p}/ToFloat", domain=MS_DOMAIN)], {mmi.name, cast.name, out_mul.name, scales.name}
-    if fused:
-        nodes = [helper.make_node("MatMulIntegerToFloat", [mmi.input[0], mmi.input[1], CONSTS["one"], b_scale,
-                                                           CONSTS["zp"], w_zp], [f"{p}/float"],
-                                  name=f"{p}/ToFloat", domain=MS_DOMAIN)]
+    p, out = mmi.name, out_mul.output[0]
+    if fused:  # the kernel scales its [..., M, N] output by a [..., M, 1] A scale after the GEMM
+        nodes = [helper.make_node("MatMulIntegerToFloat", [mmi.input[0], mmi.input[1], row_scale, b_scale,
+                                                           CONSTS["zp"], w_zp], [out], name=f"{p}/ToFloat",
+                                  domain=MS_DOMAIN)]
     else:
         nodes = [helper.make_node("MatMulInteger", [mmi.input[0], mmi.input[1], CONSTS["zp"], w_zp], [f"{p}/int"],
                                   name=p),
                  helper.make_node("Cast", [f"{p}/int"], [f"{p}/cast"], name=f"{p}/Cast", to=TensorProto.FLOAT),
-                 helper.make_node("Mul", [f"{p}/cast", b_scale], [f"{p}/float"], name=f"{p}/ColScale")]
-    nodes.append(helper.make_node("Mul", [f"{p}/float", row_scale], [out_mul.output[0]], name=f"{p}/RowScaleOut"))
+                 helper.make_node("Mul", [f"{p}/cast", b_scale], [f"{p}/col"], name=f"{p}/ColScale"),
+                 helper.make_node("Mul", [f"{p}/col", row_scale], [out], name=f"{p}/RowScaleOut")]
     return nodes, {mmi.name, cast.name, out_mul.name, scales.name}
 
 
