@@ -118,6 +118,20 @@ def test_gate_refuses_a_batch_dependent_int8():
     assert parity.int8_failures(stats, parity.Thresholds()) == []
 
 
+def test_info_line_shows_invariance():
+    from workvec.parity_line import parity_line
+
+    inv = {"min_cosine": 0.99999999, "max_abs_diff": 4.5e-8, "bit_identical": False, "identical_share": 0.48,
+           "token_min_cosine": 1.0, "token_max_abs_diff": 0.0}
+    report = {"fp32": {"min_cosine": 1.0},
+              "int8": {"mean_cosine": 0.9956, "min_cosine": 0.9919, "top10_overlap": 0.922, "batch_invariance": inv}}
+    line = parity_line(report)
+    assert "batch invariance: 48% bit-identical, min cosine 1.0000000, max abs diff 4.5e-08" in line
+    assert line.endswith("token vectors bit-identical")
+    del report["int8"]["batch_invariance"]
+    assert "not measured" in parity_line(report)
+
+
 # ------------------------------------------------------------------ integration: a real (tiny) bundle
 
 

@@ -14,8 +14,9 @@ def parity_line(report: dict) -> str:
         if inv is None:
             line += " | batch invariance not measured (re-export for batch-invariant int8)"
         else:
-            worst = min(inv["min_cosine"], inv.get("token_min_cosine", 1.0))
-            line += (f" | batch-invariant: {'bit-identical' if inv['bit_identical'] else 'min cosine'}"
-                     + ("" if inv["bit_identical"] else f" {worst:.7f} ({inv['identical_share']:.0%} identical)")
-                     + f", max abs diff {max(inv['max_abs_diff'], inv.get('token_max_abs_diff', 0.0)):.1e}")
+            line += (f" | batch invariance: {'all' if inv['bit_identical'] else format(inv['identical_share'], '.0%')}"
+                     f" bit-identical, min cosine {inv['min_cosine']:.7f}, max abs diff {inv['max_abs_diff']:.1e}")
+            if "token_min_cosine" in inv:
+                line += ("; token vectors " + ("bit-identical" if inv["token_max_abs_diff"] == 0 else
+                         f"min cosine {inv['token_min_cosine']:.7f}, max abs diff {inv['token_max_abs_diff']:.1e}"))
     return line

@@ -18,8 +18,9 @@ from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE,
 
 # For each weight setting of the preset (quantize.WEIGHTS), tried in order until one clears the bar:
 # every weight MatMul in int8, then fp32 kept for the FFN down-projections of the first layer(s), whose
-# post-GELU activations carry outliers that per-tensor dynamic quantization flattens
-# (benchmarks/README.md), then all of them. A setting that wrecks the output (mean cosine < BROKEN: saturation, not outliers)
+# post-GELU activations carry outliers (benchmarks/README.md), then all of them. Activations are quantized per
+# row (rowquant.py), which is batch-invariant and more faithful than the earlier per-tensor scales: MiniLM's
+# title and skill bundles pass at the first rung (per-tensor needed layer 0 / layers 0-2 in fp32). A setting that wrecks the output (mean cosine < BROKEN: saturation, not outliers)
 # skips its remaining steps.
 FFN_DOWN = r"layer\.{layers}/output/dense/"
 # (layers whose FFN down-projection stays fp32, SmoothQuant alpha; 0: no smoothing). Smoothing comes last:
