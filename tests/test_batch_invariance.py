@@ -177,6 +177,7 @@ def test_tiny_per_tensor_bundle_misses_the_bar(tiny_bundles, tmp_path):
 def test_export_refuses_below_the_invariance_bar(tiny_mpnet, tmp_path, monkeypatch):
     """The whole export: int8 that is faithful enough but batch-dependent is refused, and nothing is left."""
     from conftest import torch_threads
+
     from workvec.export import bundle
     from workvec.export.bundle import ExportRequest, export_bundle
 
