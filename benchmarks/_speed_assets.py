@@ -13,11 +13,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import CACHE, SHARED, cpu_flags, log
+from _common import CACHE, SHARED, SHARED_DATA, cpu_flags, log
 
 SEED = 2024
-ESCO_OCCUPATIONS = SHARED / "data" / "esco" / "occupations_en.csv"
-SKILLSPAN_JSON = SHARED / "data" / "corpus" / "skillspan" / "json"
+ESCO_OCCUPATIONS = SHARED_DATA / "esco" / "occupations_en.csv"
+SKILLSPAN_JSON = SHARED_DATA / "corpus" / "skillspan" / "json"
 MPNET_TOOL = SHARED / "tools" / "get-mpnet-base.sh"
 HEAD_IN, HEAD_OUT = 768, 1024  # JobBERT-v2's Asym anchor/positive Dense layers
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import workvec
+from workvec.runtime.skills import DEFAULT_THRESHOLD
 
 
 def run(*argv: str | bytes, home: Path, stdin: bytes | None = None, shell: str | None = None) -> subprocess.CompletedProcess:
@@ -40,7 +41,7 @@ def test_version_and_module_entry_point(home) -> None:
 def test_help_names_embedded_taxonomies_and_defaults(home) -> None:
     text = run("extract", "--help", home=home).stdout.decode()
     assert "esco-skills" in text and "onet" in text
-    assert "(default: 0.6)" in text and "(default: 5)" in text
+    assert f"(default: {DEFAULT_THRESHOLD})" in text and "esco-occupations" in run("normalize", "--help", home=home).stdout.decode()
 
 
 def test_normalize_streams_stdin_and_file_one_json_line_per_title(home, tmp_path, tiny_title_bundle) -> None:
@@ -69,10 +70,11 @@ def test_closed_pipe_ends_quietly(home, tmp_path, tiny_title_bundle) -> None:
 
 def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bundle, tiny_skill_bundle) -> None:
     extracted = run("extract", "", "--json", "--bundle", str(tiny_skill_bundle), home=home)
-    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": []}
+    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": []}
     assert "empty" in extracted.stderr.decode()
     normalized = run("normalize", "", "--json", "--bundle", str(tiny_title_bundle), home=home)
-    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "matches": []}
+    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "cleaned": "", "no_match": True,
+                                                                      "matches": []}
     nothing = run("normalize", "-", "--json", "--bundle", str(tiny_title_bundle), home=home, stdin=b"")
     assert nothing.returncode == 0 and nothing.stdout == b"" and "no titles" in nothing.stderr.decode()
 
@@ -103,8 +105,8 @@ def test_cache_list_and_clear(home, tiny_title_bundle) -> None:
     listed = json.loads(run("cache", "list", "--json", home=home).stdout)
     kinds = {entry["kind"] for entry in listed["entries"]}
     assert {"indexes", "graphs"} <= kinds
-    onet = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("onet")]
-    assert onet and onet[0]["bytes"] > 0
+    esco = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("esco-occupations")]
+    assert esco and esco[0]["bytes"] > 0  # the default titles taxonomy since issue 12
     cleared = run("cache", "clear", "--only", "indexes", home=home)
     assert cleared.returncode == 0 and "cleared indexes" in cleared.stdout.decode()
     left = json.loads(run("cache", "list", "--json", home=home).stdout)["entries"]
