@@ -154,6 +154,24 @@ def _measure(bundle: Path) -> dict:
                               probes=parity.probe_texts()[::6], tokens=manifest.kind == "skill")
 
 
+@pytest.mark.parametrize("kind", ["title", "skill"])
+def test_committed_tiny_bundles_are_batch_invariant(tiny_title_bundle, tiny_skill_bundle, kind):
+    """The torch-free fixture bundles were exported with per-row int8: alone == in any batch, any thread count."""
+    import workvec
+
+    bundle = {"title": tiny_title_bundle, "skill": tiny_skill_bundle}[kind]
+    report = _measure(bundle)
+    assert report["min_cosine"] >= 0.99999 and report.get("token_min_cosine", 1.0) >= 0.99999, report
+    assert read_manifest(bundle).quantization["activations"].startswith("per-row")
+    texts = ["data scientist", "", "we are looking for a senior java developer with cloud experience " * 3]
+    enc = workvec.Encoder.open(bundle, precision="int8")
+    alone = [enc.encode_tokens([t])[0].vectors for t in texts] if kind == "skill" else None
+    if alone is not None:  # token vectors: bit-identical
+        together = enc.encode_tokens(texts * 4, batch_size=64)[:3]
+        assert all(np.array_equal(a, b.vectors) for a, b in zip(alone, together))
+
+
+@pytest.mark.integration
 @pytest.mark.parametrize("name", ["router-title", "router-skill"])
 def test_tiny_bundle_is_batch_invariant(tiny_bundles, tmp_path, name):
     import workvec
@@ -168,12 +186,14 @@ def test_tiny_bundle_is_batch_invariant(tiny_bundles, tmp_path, name):
     np.testing.assert_allclose(alone, together, rtol=0, atol=1e-6)
 
 
+@pytest.mark.integration
 def test_tiny_per_tensor_bundle_misses_the_bar(tiny_bundles, tmp_path):
     report = _measure(_with_int8(tiny_bundles["router-title"], tmp_path / "pt", "per-tensor"))
     stats = {"mean_cosine": 1.0, "min_cosine": 1.0, "top10_overlap": 1.0, "batch_invariance": report}
     assert report["min_cosine"] < 0.99999 and parity.int8_failures(stats, parity.Thresholds())
 
 
+@pytest.mark.integration
 def test_export_refuses_below_the_invariance_bar(tiny_mpnet, tmp_path, monkeypatch):
     """The whole export: int8 that is faithful enough but batch-dependent is refused, and nothing is left."""
     from conftest import torch_threads
