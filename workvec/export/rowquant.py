@@ -112,8 +112,6 @@ def rewrite(model, fused: bool = True) -> int:
     targets = rowquant_nodes(graph)
     if not targets:
         return 0
-    if any(not n.name for n in graph.node):
-        raise ExportError("the quantized graph has unnamed nodes; cannot rewrite it")
     users = _consumers(graph)
     producers = {o: n for n in graph.node for o in n.output}
     replaced: dict[str, list] = {}  # node name -> nodes emitted in its place ([] drops it)
@@ -121,6 +119,8 @@ def rewrite(model, fused: bool = True) -> int:
         replaced[dql.name] = _quantize_rows(dql)
         for mmi in users[dql.output[0]]:
             chain, old = _output_chain(mmi, users, producers, dql.output[1], fused)
+            if not all(old) or not dql.name:
+                raise ExportError(f"{mmi.name or mmi.output[0]}: unnamed quantization nodes; cannot rewrite them")
             replaced.update({name: [] for name in old})
             replaced[mmi.name] = chain  # in the MatMulInteger's place: its inputs are ready there
     graph.initializer.extend([
@@ -129,7 +129,7 @@ def rewrite(model, fused: bool = True) -> int:
         helper.make_tensor(CONSTS["one"], TensorProto.FLOAT, [], [1.0]),
         helper.make_tensor(CONSTS["zp"], TensorProto.UINT8, [], [128]),
     ])
-    nodes = [new for node in graph.node for new in replaced.get(node.name, [node])]
+    nodes = [new for node in graph.node for new in (replaced.get(node.name, [node]) if node.name else [node])]
     del graph.node[:]
     graph.node.extend(nodes)
     if fused and not any(o.domain == MS_DOMAIN for o in model.opset_import):
