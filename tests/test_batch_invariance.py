@@ -208,3 +208,13 @@ def test_export_refuses_below_the_invariance_bar(tiny_mpnet, tmp_path, monkeypat
         export_bundle(ExportRequest(model=str(tiny_mpnet.router), kind="title", out=tmp_path / "b",
                                     bar=parity.Thresholds.parse(relaxed)), log=lambda _: None)
     assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_a_graph_without_dynamic_quantization_is_refused(linear, tmp_path):
+    import onnx
+
+    from workvec.errors import ExportError
+
+    assert rowquant.rewrite(onnx.load(str(linear["fp32"]))) == 0
+    with pytest.raises(ExportError, match="no DynamicQuantizeLinear"):
+        rowquant.rewrite_file(linear["fp32"], tmp_path / "x.onnx")
