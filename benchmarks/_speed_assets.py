@@ -161,6 +161,33 @@ def workvec_bundle(st_dir: Path, name: str, bar: tuple[str, ...] = ()) -> tuple[
     return fp32_only, failed.read_text(encoding="utf-8").split("\n", 1)[1].strip()
 
 
+def per_tensor_bundle(bundle: Path) -> Path:
+    """A copy of the workvec title `bundle` whose int8 graph uses the earlier per-tensor dynamic activations
+    (one scale per batch, batch-dependent) with the FFN down-projection of layer 0 in fp32: the int8 that
+    shipped before batch-invariant per-row quantization, for speed comparisons. Built once beside it."""
+    import shutil
+
+    from workvec.export.bundle import FFN_DOWN
+    from workvec.export.quantize import QuantSpec, auto_preset, quantize
+    from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, file_record, read_manifest
+
+    out = bundle.with_name(bundle.name + "-per-tensor")
+    if (out / MANIFEST_NAME).is_file():
+        return out
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(bundle, tmp)
+    spec = QuantSpec(preset=auto_preset(), reduce_range=True, exclude=(FFN_DOWN.format(layers="0"),),
+                     activations="per-tensor")
+    quantize(tmp / MODEL_FILES["fp32"], tmp / MODEL_FILES["int8"], spec)
+    data = read_manifest(tmp).to_json()
+    data["files"][MODEL_FILES["int8"]] = file_record(tmp / MODEL_FILES["int8"])
+    data["quantization"] = spec.to_json()
+    (tmp / MANIFEST_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.rename(out)
+    return out
+
+
 def _export_code_digest() -> str:
     """sha256 over workvec's export-stage sources: a cached parity failure holds only for the code that failed."""
     import workvec.export

@@ -20,10 +20,10 @@ Variants, all on the same queries:
               Targets outside the candidates rank after all candidates, in target-list order: a query whose
               gold is missed gets rank #candidates+1.., so its MRR share is a slight over-estimate (at most
               1/(#candidates+1)), and int8_index can read a hair above int8_exact.
-              int8 vectors also depend on batch composition (dynamic per-tensor activation quantization: one
-              text against itself in another batch reads cosine 0.98-0.99), and int8_index batches as the
-              product does, so int8_index - int8_exact is that noise plus HNSW recall (on 300 JobBERT titles
-              the noise was nearly all of it).
+              Bundles exported before 2026-11-27 have int8 vectors that depend on batch composition
+              (per-tensor activation scales: one text against itself in another batch read cosine
+              0.98-0.99), so for them int8_index - int8_exact is that noise plus HNSW recall; per-row int8
+              bundles are batch-invariant (parity.int8.batch_invariance), leaving only HNSW recall.
 Ranks are 1-based under a stable descending sort: ties go to the earlier target (label-list / taxonomy order).
 Ties matter for titles "/all": occupations sharing an alternative label tie exactly (1,135 of the 15,463
 JobBERT titles); counting ties optimistically would read MRR 0.374 instead of 0.364.

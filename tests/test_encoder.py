@@ -309,16 +309,14 @@ def test_token_batching_restores_input_order(skill_fp32):
         np.testing.assert_array_equal(got.offsets, alone.offsets)
 
 
-def test_int8_batching_keeps_order(title_int8):
-    """int8 activations are quantized per batch (padding included), so a text's vector may shift a little with
-    its batch-mates; only the order is asserted here, not 1e-5 equality."""
+def test_int8_batching_keeps_order_and_values(title_int8):
+    """int8 activations are quantized per row, so a text's vector does not depend on its batch-mates (up to
+    fp32 rounding in attention and pooling over the padded length)."""
     texts = list(TEXTS)
     random.Random(3).shuffle(texts)
     batched = title_int8.encode(texts, batch_size=4)
     one_by_one = np.concatenate([title_int8.encode([t]) for t in texts])
-    assert (np.sum(batched * one_by_one, axis=1) > 0.95).all()
-    sims = batched @ one_by_one.T
-    assert (sims.argmax(axis=1) == np.arange(len(texts))).all()
+    np.testing.assert_allclose(batched, one_by_one, atol=1e-6, rtol=0)
 
 
 def test_one_encoder_from_four_threads_equals_serial(tiny_skill_bundle):

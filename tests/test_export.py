@@ -162,6 +162,11 @@ def _check_gate(manifest, tokens: bool) -> None:
         assert parity["fp32"]["token_min_cosine"] >= 0.99999
         assert parity["int8"]["token_mean_cosine"] >= 0.99
         assert parity["int8"]["token_min_cosine"] >= 0.97
+    invariance = parity["int8"]["batch_invariance"]
+    assert invariance["min_cosine"] >= 0.99999 and invariance["compared"] > 1000
+    if tokens:
+        assert invariance["token_min_cosine"] >= 0.99999
+    assert manifest.quantization["activations"].startswith("per-row")
     assert parity["int8_attempts"][-1]["passed"] is True
     assert not any(a["passed"] for a in parity["int8_attempts"][:-1])
     assert parity["probes"] > 100 and parity["labels"] == 2000
