@@ -29,9 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUTS = ("ads.parquet", "ad_skills.parquet", "report.md", "run.json", "top_skills.png", "occupation_mix.png",
            "aggregates/skill_demand.parquet", "aggregates/top_skills.parquet", "aggregates/skill_trends.parquet",
            "aggregates/skill_movers.parquet", "aggregates/occupation_mix.parquet")
-# Rows equal across runs whose batches differ (a cache warmed before a kill, one cache per Ray actor) need
-# batch-invariant int8 (issue 9); until it lands these tests run fp32, whose results do not depend on the batch.
-FP32 = ("--precision", "fp32")
+# Rows equal across runs whose batches differ (a cache warmed before a kill, one cache per Ray actor, one ad
+# alone) hold at the default precision because the bundles' int8 is per-row (batch-invariant, issue 9).
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +44,11 @@ def analyze(models, inputs, out, *extra) -> int:
 
 def test_sample_run_equals_the_library_ad_by_ad(models, tmp_path, capsys):
     """Each ad's skills and occupation are what SkillExtractor.extract / TitleNormalizer.normalize give for it
-    alone. fp32: exact equality across batch compositions needs batch-invariant int8 (issue 9)."""
+    alone (the default precision: the fixture bundles' per-row int8 is batch-invariant, issue 9)."""
     import workvec
 
     out = tmp_path / "run"
-    assert analyze(models, [SAMPLE], out, *FP32, "--shard-rows", "8", "--group-col", "company") == 0
+    assert analyze(models, [SAMPLE], out, "--shard-rows", "8", "--group-col", "company") == 0
     for name in OUTPUTS:
         assert (out / name).is_file(), name
     ads, skills = rows(out)
@@ -57,8 +56,8 @@ def test_sample_run_equals_the_library_ad_by_ad(models, tmp_path, capsys):
     assert [a["id"] for a in ads] == [s["id"] for s in sample] and [a["row"] for a in ads] == list(range(len(ads)))
     assert {a["company"] for a in ads} == {s["company"] for s in sample}
     (title_bundle, skill_bundle), (title_tax, skill_tax) = models
-    normalizer = workvec.TitleNormalizer.open(title_bundle, taxonomy=title_tax, precision="fp32", threads=1)
-    extractor = workvec.SkillExtractor.open(skill_bundle, taxonomy=skill_tax, precision="fp32", threads=1)
+    normalizer = workvec.TitleNormalizer.open(title_bundle, taxonomy=title_tax, threads=1)
+    extractor = workvec.SkillExtractor.open(skill_bundle, taxonomy=skill_tax, threads=1)
     by_ad: dict[str, list[dict]] = {}
     for row in skills:
         by_ad.setdefault(row["id"], []).append(row)
@@ -76,12 +75,12 @@ def test_sample_run_equals_the_library_ad_by_ad(models, tmp_path, capsys):
     info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert info["complete"] and info["counts"]["statuses"] == {"ok": len(sample)}
     assert info["counts"]["duplicate_rate"] > 0.3  # the sample repeats its boilerplate
-    assert info["settings"]["precision"] == "fp32" and info["taxonomies"]["skills"]["concepts"] == 16
+    assert info["settings"]["precision"] == "auto" and info["taxonomies"]["skills"]["concepts"] == 16
 
     capsys.readouterr()
-    assert analyze(models, [SAMPLE], out, *FP32, "--shard-rows", "8", "--group-col", "company") == 0
+    assert analyze(models, [SAMPLE], out, "--shard-rows", "8", "--group-col", "company") == 0
     assert rows(out) == (ads, skills)  # same settings: resumes (nothing left) and rewrites the same outputs
-    assert analyze(models, [SAMPLE], out, *FP32, "--shard-rows", "8", "--group-col", "company",
+    assert analyze(models, [SAMPLE], out, "--shard-rows", "8", "--group-col", "company",
                    "--threshold", "0.5") == 2
     err = capsys.readouterr().err
     assert "holds a run with other settings (settings.threshold: 0.625 -> 0.5)" in err and "another --out" in err
@@ -110,10 +109,10 @@ def _manifest_lines(run_dir: Path) -> list[str]:
 def test_sigkill_and_resume_gives_exactly_the_uninterrupted_rows(models, tmp_path):
     corpus = varied_corpus(tmp_path / "varied.jsonl", 96)
     reference = tmp_path / "reference"
-    assert analyze(models, [corpus], reference, *FP32, "--shard-rows", "4") == 0
+    assert analyze(models, [corpus], reference, "--shard-rows", "4") == 0
     killed = tmp_path / "killed"
     command = [sys.executable, "-m", "workvec", "analyze", str(corpus), "--out", str(killed),
-               *base_args(*models, *FP32, "--shard-rows", "4")]
+               *base_args(*models, "--shard-rows", "4")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     for more in (1, 3):  # kill right after the first shard lands, then again a few shards into the resumed run
         before = len(_manifest_lines(killed))
@@ -140,11 +139,11 @@ def test_ray_engine_rows_equal_the_local_engine(models, tmp_path):
 
     corpus = varied_corpus(tmp_path / "varied.jsonl", 24)
     local = tmp_path / "local"
-    assert analyze(models, [corpus], local, *FP32, "--shard-rows", "5") == 0
+    assert analyze(models, [corpus], local, "--shard-rows", "5") == 0
     (title_bundle, skill_bundle), (title_tax, skill_tax) = models
     spec = AnalyzeSpec(inputs=(str(corpus),), out=tmp_path / "ray", shard_rows=5, engine="ray", quiet=True,
                        models=ModelSpec(str(title_bundle), str(skill_bundle), str(title_tax), str(skill_tax),
-                                        precision="fp32", threads=1))
+                                        threads=1))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         info = run_analyze(spec)
