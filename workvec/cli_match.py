@@ -47,6 +47,9 @@ def _normalize(args: argparse.Namespace) -> int:
         raise InputError(f"--k must be a positive integer (got {args.k})")
     chunks = _title_chunks(args)
     first = next(chunks, [])  # read (and validate) input before loading any model
+    if not first:
+        note("the input holds no titles")
+        return 0
     normalizer = _open(TitleNormalizer, args)
     count = 0
     for titles in chain([first], chunks):
@@ -63,8 +66,6 @@ def _normalize(args: argparse.Namespace) -> int:
                 via = "" if m.matched_label == m.label else f"  (via {m.matched_label!r})"
                 print(f"  {m.score:.3f}  {m.id}  {m.label}{via}")
         sys.stdout.flush()
-    if count == 0:
-        note("the input holds no titles")
     return 0
 
 
