@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_match.register(sub)
     demo.register(sub)
+    from workvec.serve.cli import register as register_serve; register_serve(sub)  # noqa: E702
     return parser
 
 
