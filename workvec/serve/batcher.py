@@ -1,7 +1,8 @@
 """Dynamic batching with asyncio: texts of concurrent requests share inference batches under a token budget.
 
-Each request's texts join a queue under a key (the operation and its options: texts batch together only
-when they get the same treatment). One consumer task takes the oldest key's texts, first come first
+Each request's texts join a queue under a key: the operation and its options plus, by default, the text's
+exact token count, so that a batch never pads (padding width changes a text's floating-point result; with
+equal lengths, token vectors are bit-identical to the text's alone). One consumer task takes the oldest key's texts, first come first
 served, until the next text would push the padded size (rows x longest) past `max_batch_tokens`, waiting at
 most `max_wait_ms` after the first text for company; the batch runs on a single inference thread (off the
 event loop; onnxruntime parallelises inside each run) and its results go back to each request in order.
@@ -66,12 +67,14 @@ class Batcher:
     """Queue texts per key and run them in token-budgeted batches on one inference thread."""
 
     def __init__(self, run: RunFn, *, max_batch_tokens: int, max_wait_ms: float, max_queue: int,
-                 batching: bool = True, on_batch: Callable[[BatchStats], None] | None = None) -> None:
+                 max_rows: int = 64, batching: bool = True, exact_lengths: bool = True, on_batch: Callable[[BatchStats], None] | None = None) -> None:
         self._run = run
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.max_rows = max_rows
         self.batching = batching
+        self.exact_lengths = exact_lengths
         self._on_batch = on_batch
         self._queues: OrderedDict[Hashable, deque[_Item]] = OrderedDict()
         self._queued = 0
@@ -113,9 +116,10 @@ class Batcher:
             raise QueueFull(self._queued, self.max_queue, self._retry_after(len(texts)))
         loop = asyncio.get_running_loop()
         request = _Request(loop.create_future(), time.monotonic() + timeout, [None] * len(texts), len(texts))
-        queue = self._queues.setdefault(key, deque())
         now = time.monotonic()
-        queue.extend(_Item(request, i, t, int(n), now) for i, (t, n) in enumerate(zip(texts, tokens)))
+        for i, (text, n) in enumerate(zip(texts, tokens)):
+            bucket = (key, int(n)) if self.exact_lengths else key
+            self._queues.setdefault(bucket, deque()).append(_Item(request, i, text, int(n), now))
         self._queued += len(texts)
         self._wake.set()
         try:
@@ -125,6 +129,17 @@ class Batcher:
         finally:
             if not request.future.done():  # timed out or the client went away: drop what still waits
                 request.future.cancel()
+                self._purge(request)
+
+    def _purge(self, request: _Request) -> None:
+        for bucket in list(self._queues):
+            queue = self._queues[bucket]
+            kept = deque(item for item in queue if item.request is not request)
+            self._queued -= len(queue) - len(kept)
+            if kept:
+                self._queues[bucket] = kept
+            else:
+                del self._queues[bucket]
 
     def _retry_after(self, wanted: int) -> int:
         rate = self._rate or 100.0
@@ -173,7 +188,7 @@ class Batcher:
                     request.future.set_exception(DeadlineExceeded("past the request deadline before inference"))
                 continue
             width = max(longest, item.tokens)
-            if batch and (width * (len(batch) + 1) > self.max_batch_tokens
+            if batch and (width * (len(batch) + 1) > self.max_batch_tokens or len(batch) == self.max_rows
                           or (not self.batching and request is not batch[0].request)):
                 break
             batch.append(queue.popleft())
@@ -190,7 +205,8 @@ class Batcher:
         texts = [item.text for item in batch]
         started = time.perf_counter()
         try:
-            results = await asyncio.get_running_loop().run_in_executor(self._executor, self._run, key, texts)
+            op = key[0] if self.exact_lengths else key
+            results = await asyncio.get_running_loop().run_in_executor(self._executor, self._run, op, texts)
         except Exception as exc:  # hand the failure to every request in the batch
             for item in batch:
                 if not item.request.future.done():
@@ -207,7 +223,8 @@ class Batcher:
             if request.remaining == 0:
                 request.future.set_result(request.results)
         if self._on_batch is not None:
-            self._on_batch(BatchStats(key, len(batch), len(batch) * batch[0].tokens, seconds))
+            op = key[0] if self.exact_lengths else key
+            self._on_batch(BatchStats(op, len(batch), len(batch) * batch[0].tokens, seconds))
 
 
 def _padded(queue: deque[_Item], budget: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 from workvec.errors import InputError
 from workvec.serve.settings import ServeSettings
@@ -25,5 +26,7 @@ def run(settings: ServeSettings, *, log_level: str = "info") -> int:
     server = uvicorn.Server(config)
     state = app.state.serve
     state.on_load_error = lambda: setattr(server, "should_exit", True)
+    for sig in (signal.SIGTERM, signal.SIGINT):  # uvicorn re-raises the signal it drained on: make that a no-op
+        signal.signal(sig, lambda *_: None)
     server.run()
     return 2 if state.load_error else 0
