@@ -145,16 +145,29 @@ def run_child(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: fl
         return ChildRun(out.read(), err.read(), proc.returncode, peak, wall)
 
 
+def portable(text: str) -> str:
+    """`text` with this machine's absolute paths replaced by placeholders (<repo>, <shared>, <site-packages>, ~),
+    so committed results say where things were without naming one machine's folders."""
+    import site
+    import sysconfig
+
+    roots = [(str(ROOT), "<repo>"), (str(SHARED.resolve()), "<shared>"), (str(SHARED), "<shared>"),
+             (sysconfig.get_paths()["purelib"], "<site-packages>"),
+             *((p, "<site-packages>") for p in site.getsitepackages()), (str(Path.home()), "~")]
+    for root, placeholder in sorted(roots, key=lambda r: -len(r[0])):
+        text = text.replace(root, placeholder)
+    return text
+
+
 def write_json(path: Path, data: Any) -> Path:
-    """Write `data` as indented JSON (dataclasses must be converted by the caller)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    """Write `data` as indented JSON (dataclasses must be converted by the caller), paths made portable."""
+    return write_text(path, json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def write_text(path: Path, text: str) -> Path:
-    """Write a text file (markdown tables), creating its folder."""
+    """Write a text file (markdown tables), creating its folder, paths made portable."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    text = portable(text)
     path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     return path
 

@@ -31,7 +31,7 @@ def _open(job: dict[str, Any]) -> tuple[Encode, dict[str, Any], float, float]:
         from workvec.runtime.encoder import Encoder
 
         t1 = time.perf_counter()
-        enc = Encoder.load(job["bundle"], variant.split("-")[1], "cpu", threads=threads)
+        enc = Encoder.open(job["bundle"], precision=variant.split("-")[1], providers="cpu", threads=threads)
         facts = _session_facts(enc._session)
         return (lambda texts, bs: enc.encode(texts, batch_size=bs)), facts, t1 - t0, time.perf_counter() - t1
     import onnxruntime as ort

@@ -47,14 +47,14 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     truth = gold([DATA / "house_validation_annotations.csv", DATA / "tech_validation_annotations.csv"])
-    encoder = Encoder.load(args.bundle, "int8", "cpu", threads=1)
-    index = LabelIndex.open(encoder, load_taxonomy("esco-skills"), args.index_dir, include_alt=False,
+    encoder = Encoder.open(args.bundle, precision="int8", providers="cpu", threads=1)
+    index = LabelIndex.open(encoder, load_taxonomy("esco-skills"), index_dir=args.index_dir, include_alt=False,
                             spec=IndexSpec(mode="hnsw"), progress=False)
-    extractor = SkillExtractor(encoder, index, ExtractSettings(threshold=0.0, top_k=args.top_k))
+    extractor = SkillExtractor(encoder, index, ExtractSettings(threshold=0.0, k=args.top_k))
     known = {c.label for c in index.taxonomy.concepts}
     sentences = [s for s, labels in truth.items() if labels & known]
     ranked: list[list[tuple[float, str]]] = []
-    for sentence, tokens in zip(sentences, encoder.encode_tokens(sentences)):
+    for sentence, tokens in zip(sentences, (t.vectors for t in encoder.encode_tokens(sentences))):
         rows, scores = extractor.score_sentence_tokens(tokens)
         best: dict[str, float] = {}
         for r, s in zip(rows, scores):

@@ -92,9 +92,9 @@ def skill_scorer(variant: str, model: str, labels: list[str], scorer: str, tax_n
         identity = ["reference-pooled", model_identity(model)]
     elif variant in ("fp32_exact", "int8_exact"):
         enc = load_encoder(model, "skill", variant.split("_")[0])
-        tokens_fn = lambda texts: enc.encode_tokens(texts, batch_size=32)  # noqa: E731
+        tokens_fn = lambda texts: [t.vectors for t in enc.encode_tokens(texts, batch_size=32)]  # noqa: E731
         vectors_fn = lambda texts: enc.encode(texts, batch_size=128)  # noqa: E731
-        identity = [enc.info.precision, enc.manifest.digest()]
+        identity = [enc.info.precision, enc.manifest.identity()]
     elif variant == "int8_index":
         from workvec.runtime.skills import ExtractSettings, SkillExtractor
 
@@ -107,7 +107,7 @@ def skill_scorer(variant: str, model: str, labels: list[str], scorer: str, tax_n
         def index_scores(texts):
             out = np.full((len(texts), n), -np.inf, dtype=np.float32)
             if scorer == "contextmatch":
-                for row, tokens in enumerate(enc.encode_tokens(texts, batch_size=32)):
+                for row, tokens in enumerate(t.vectors for t in enc.encode_tokens(texts, batch_size=32)):
                     rows, scores = extractor.score_sentence_tokens(tokens)
                     out[row, rows] = match_scores(tokens, unit_vecs[rows]) if unit else scores
             else:
@@ -188,7 +188,7 @@ def title_concept_scores(variant: str, model: str, taxonomy, titles: list[str]):
     elif variant in ("fp32_exact", "int8_exact"):
         enc = load_encoder(model, "title", variant.split("_")[0])
         t_vecs = enc.encode(titles, batch_size=128)
-        l_vecs = cached_vectors([enc.info.precision, enc.manifest.digest()], labels,
+        l_vecs = cached_vectors([enc.info.precision, enc.manifest.identity()], labels,
                                 lambda texts: enc.encode(texts, batch_size=128))
     else:
         raise SystemExit(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")

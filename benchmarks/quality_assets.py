@@ -77,23 +77,15 @@ BUNDLES: dict[str, dict] = {}  # the bundles a run used, for the report
 def load_encoder(model: str, kind: str, precision: str):
     from workvec.runtime.encoder import Encoder
 
-    enc = Encoder.load(bundle_dir(model, kind), precision, "cpu")
-    BUNDLES[f"{kind}/{precision}"] = {"path": enc.info.bundle, "digest": enc.manifest.digest(),
+    enc = Encoder.open(bundle_dir(model, kind), precision=precision, providers="cpu")
+    BUNDLES[f"{kind}/{precision}"] = {"path": enc.info.bundle, "digest": enc.manifest.identity(),
                                       "quantization": enc.manifest.quantization, "threads": enc.info.threads}
     return enc
 
 
 def open_index(encoder, taxonomy, include_alt: bool):
-    from workvec.errors import LabelIndexError
     from workvec.runtime.labels import LabelIndex
     from workvec.runtime.vector_index import IndexSpec
 
     kw = dict(index_dir=CACHE / "indexes" / "quality", include_alt=include_alt, spec=IndexSpec(mode="hnsw"), progress=False)
-    try:
-        index = LabelIndex.open(encoder, taxonomy, **kw)
-    except LabelIndexError as exc:  # stale cache (other label list / bundle under the same name)
-        log(f"rebuilding label index: {exc}")
-        index = LabelIndex.open(encoder, taxonomy, rebuild=True, **kw)
-    if index.index.mode != "hnsw":
-        index = LabelIndex.open(encoder, taxonomy, rebuild=True, **kw)
-    return index
+    return LabelIndex.open(encoder, taxonomy, **kw)  # cached by content: never stale

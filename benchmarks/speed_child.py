@@ -113,7 +113,7 @@ def title_runner(variant: str) -> Run:
         from workvec.runtime.encoder import Encoder
         from workvec.runtime.titles import TitleNormalizer
 
-        encoder = Encoder.load(bundle("title"), variant.split("-", 1)[1], "cpu", threads=1)
+        encoder = Encoder.open(bundle("title"), precision=variant.split("-", 1)[1], providers="cpu", threads=1)
         normalizer = TitleNormalizer(encoder, title_labels(encoder))
         return lambda titles, b: [[m.id for m in ms] for ms in normalizer.normalize(titles, k=TOP, batch_size=b)]
     if variant == "st-torch":
@@ -130,27 +130,16 @@ def title_runner(variant: str) -> Run:
 
 
 # ------------------------------------------------------------------------------------------ modes
-def _open_or_rebuild(open_index: Callable[..., object], *args, **kwargs) -> None:
-    """Open a cached index; rebuild it when it is stale (e.g. the bundle was re-exported)."""
-    from workvec.errors import LabelIndexError
-
-    try:
-        open_index(*args, **kwargs)
-    except LabelIndexError as exc:
-        print(f"rebuilding a stale index: {exc}", file=sys.stderr)
-        open_index(*args, rebuild=True, **kwargs)
-
-
 def prepare(params: dict) -> dict:
     """Build every cache the timed children load, with all cores (not timed)."""
     from workvec.runtime.encoder import Encoder
 
     started = time.perf_counter()
     for precision in ("int8", "fp32"):
-        _open_or_rebuild(title_labels, Encoder.load(bundle("title"), precision, "cpu"))
-    _open_or_rebuild(skill_labels, Encoder.load(bundle("skill"), "int8", "cpu"), threads=params.get("threads", 2))
+        title_labels(Encoder.open(bundle("title"), precision=precision, providers="cpu"))
+    skill_labels(Encoder.open(bundle("skill"), precision="int8", providers="cpu"), threads=params.get("threads", 2))
     for precision in ("int8", "fp32"):
-        _open_or_rebuild(skill_labels, Encoder.load(bundle("skill"), precision, "cpu"), hnsw=False)
+        skill_labels(Encoder.open(bundle("skill"), precision=precision, providers="cpu"), hnsw=False)
     if params.get("torch", True):
         st_onet_vectors()
         st_pooled_skills()
@@ -190,7 +179,7 @@ def workvec_extractor(variant: str) -> tuple[Extract, object]:
     from workvec.runtime.encoder import Encoder
     from workvec.runtime.skills import SkillExtractor
 
-    encoder = Encoder.load(bundle("skill"), "fp32" if variant == "workvec-fp32" else "int8", "cpu", threads=1)
+    encoder = Encoder.open(bundle("skill"), precision="fp32" if variant == "workvec-fp32" else "int8", providers="cpu", threads=1)
     extractor = SkillExtractor(encoder, skill_labels(encoder, hnsw=variant == "workvec-hnsw"))
     return lambda ad: len(extractor.extract("\n".join(ad))), extractor
 
@@ -230,7 +219,7 @@ def _workvec_top5(extractor, ads: list[list[str]]) -> tuple[list[list[str]], dic
     concepts = extractor.labels.taxonomy.concepts
     for ad in ads:
         t0 = time.perf_counter()
-        token_list = extractor.encoder.encode_tokens(ad)
+        token_list = [t.vectors for t in extractor.encoder.encode_tokens(ad)]
         t1 = time.perf_counter()
         rows = extractor._candidate_rows(token_list)
         t2 = time.perf_counter()

@@ -172,7 +172,7 @@ def label_vectors(cfg: Config) -> tuple[dict[str, tuple[np.ndarray, str]], np.nd
     from workvec.runtime.encoder import Encoder
     from workvec.runtime.taxonomy import load_taxonomy
 
-    encoder = Encoder.load(bundle("title"), "int8", "cpu", threads=cfg.build_threads)
+    encoder = Encoder.open(bundle("title"), precision="int8", providers="cpu", threads=cfg.build_threads)
     encode = lambda texts: encoder.encode(texts, batch_size=128)  # noqa: E731
     tax = load_taxonomy("esco-skills")
     sets = {}

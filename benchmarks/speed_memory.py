@@ -21,7 +21,7 @@ from workvec.runtime.labels import LabelIndex
 from workvec.runtime.taxonomy import load_taxonomy
 from workvec.runtime.titles import TitleNormalizer
 imported = time.time()
-enc = Encoder.load({title!r}, "int8", "cpu", threads=1)
+enc = Encoder.open({title!r}, precision="int8", providers="cpu", threads=1)
 normalizer = TitleNormalizer(enc, LabelIndex.open(enc, load_taxonomy("onet"), index_dir={indexes!r}, progress=False))
 loaded = time.time()
 answer = normalizer.normalize(["senior software engineer"])[0][0].label
@@ -32,7 +32,7 @@ from workvec.runtime.labels import LabelIndex
 from workvec.runtime.skills import SkillExtractor
 from workvec.runtime.taxonomy import load_taxonomy
 imported = time.time()
-enc = Encoder.load({skill!r}, "int8", "cpu", threads=1)
+enc = Encoder.open({skill!r}, precision="int8", providers="cpu", threads=1)
 labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), index_dir={skill_indexes!r}, include_alt=False,
                          progress=False)
 extractor = SkillExtractor(enc, labels)

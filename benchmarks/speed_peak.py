@@ -121,16 +121,16 @@ def achieved(cfg: Config, peaks: dict[str, Peak]) -> dict:
     """workvec int8 titles at batch 64, one thread: tokens/s, multiply-adds/s, share of the int8 peak."""
     from workvec.runtime.encoder import Encoder
     from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE
-    from workvec.runtime.tokenizer import iter_batches, load_tokenizer
+    from workvec.runtime.tokenizer import iter_batches, load_tokenizer, tokenize
 
     directory = bundle("title")
-    encoder = Encoder.load(directory, "int8", "cpu", threads=1)
+    encoder = Encoder.open(directory, precision="int8", providers="cpu", threads=1)
     macs = weight_macs(directory / MODEL_FILES["int8"])
     hidden, layers, per_token = encoder.dim, macs["layers"], macs["int8"] + macs["fp32"]
     titles = job_titles(cfg.profile_titles)
     tokenizer = load_tokenizer(directory / TOKENIZER_FILE, encoder.manifest.max_seq_length)
     real = padded = attn_exec = attn_real = 0
-    for batch in iter_batches(tokenizer, titles, BATCH, encoder.manifest.pad_id):
+    for batch in iter_batches(tokenize(tokenizer, titles), BATCH, encoder.manifest.pad_id):
         rows, width = batch.input_ids.shape
         padded += rows * width
         attn_exec += _attention(rows * width, width, layers, hidden)
@@ -173,7 +173,7 @@ def op_profile(cfg: Config) -> dict:
     from workvec.runtime.tokenizer import load_tokenizer
 
     directory = bundle("title")
-    plain = Encoder.load(directory, "int8", "cpu", threads=1)
+    plain = Encoder.open(directory, precision="int8", providers="cpu", threads=1)
     titles = job_titles(cfg.profile_titles)
     with tempfile.TemporaryDirectory() as tmp:
         session = _session(str(directory / MODEL_FILES["int8"]), str(Path(tmp) / "speed"))

@@ -30,24 +30,24 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def title_fp32(minilm_title):
-    return Encoder.load(minilm_title, "fp32", "cpu")
+    return Encoder.open(minilm_title, precision="fp32", providers="cpu")
 
 
 @pytest.fixture(scope="module")
 def title_int8(minilm_title):
-    return Encoder.load(minilm_title, "int8", "cpu")
+    return Encoder.open(minilm_title, precision="int8", providers="cpu")
 
 
 @pytest.fixture(scope="module")
 def skill_fp32(minilm_skill):
-    return Encoder.load(minilm_skill, "fp32", "cpu")
+    return Encoder.open(minilm_skill, precision="fp32", providers="cpu")
 
 
 # --- loading ------------------------------------------------------------------------------------------------
 
 
 def test_auto_precision_is_int8_on_cpu(minilm_title):
-    encoder = Encoder.load(minilm_title)
+    encoder = Encoder.open(minilm_title)
     assert encoder.info.precision == "int8"
     assert encoder.info.providers[0] == "CPUExecutionProvider"
     assert encoder.info.dim == encoder.dim == 384 and encoder.info.max_seq_length == 256
@@ -55,26 +55,26 @@ def test_auto_precision_is_int8_on_cpu(minilm_title):
 
 def test_fp32_only_bundle_refuses_int8(tiny_bundles):
     with pytest.raises(BundleError, match="no int8 model"):
-        Encoder.load(tiny_bundles["router-title"], "int8", "cpu")
+        Encoder.open(tiny_bundles["router-title"], precision="int8", providers="cpu")
 
 
 def test_unknown_provider_lists_available(minilm_title):
     with pytest.raises(ProviderError) as info:
-        Encoder.load(minilm_title, providers=["FooExecutionProvider"])
+        Encoder.open(minilm_title, providers=["FooExecutionProvider"])
     message = str(info.value)
     assert "FooExecutionProvider" in message and "CPUExecutionProvider" in message
 
 
 def test_unknown_provider_alias(minilm_title):
     with pytest.raises(ProviderError, match="'tpu'"):
-        Encoder.load(minilm_title, providers="tpu")
+        Encoder.open(minilm_title, providers="tpu")
 
 
 def test_bad_precision_and_threads(minilm_title):
     with pytest.raises(InputError, match="precision"):
-        Encoder.load(minilm_title, "fp16")
+        Encoder.open(minilm_title, precision="fp16")
     with pytest.raises(InputError, match="threads"):
-        Encoder.load(minilm_title, threads=0)
+        Encoder.open(minilm_title, threads=0)
 
 
 @pytest.fixture
@@ -90,34 +90,34 @@ def test_flipped_byte_is_detected(bundle_copy):
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
     with pytest.raises(BundleError, match=r"model\.int8\.onnx.*altered"):
-        Encoder.load(bundle_copy, "int8", "cpu")
-    Encoder.load(bundle_copy, "fp32", "cpu")  # the untouched fp32 model still loads
+        Encoder.open(bundle_copy, precision="int8", providers="cpu")
+    Encoder.open(bundle_copy, precision="fp32", providers="cpu")  # the untouched fp32 model still loads
 
 
 def test_graph_cache_serves_later_loads_with_equal_outputs(bundle_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
-    first = Encoder.load(bundle_copy, "int8", "cpu")
+    first = Encoder.open(bundle_copy, precision="int8", providers="cpu")
     entries = list((tmp_path / "home" / "graphs").glob("*.onnx"))
     assert len(entries) == 1 and not list((tmp_path / "home" / "graphs").glob(".*"))  # no temp file left
-    second = Encoder.load(bundle_copy, "int8", "cpu")
+    second = Encoder.open(bundle_copy, precision="int8", providers="cpu")
     np.testing.assert_array_equal(first.encode(TEXTS), second.encode(TEXTS))
 
 
 def test_graph_cache_never_hides_an_altered_model(bundle_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
-    Encoder.load(bundle_copy, "int8", "cpu")  # fills the cache
+    Encoder.open(bundle_copy, precision="int8", providers="cpu")  # fills the cache
     path = bundle_copy / "model.int8.onnx"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))  # same size, new mtime: a different file state
     with pytest.raises(BundleError, match=r"model\.int8\.onnx.*altered"):
-        Encoder.load(bundle_copy, "int8", "cpu")
+        Encoder.open(bundle_copy, precision="int8", providers="cpu")
 
 
 def test_graph_cache_can_be_turned_off(bundle_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("WORKVEC_GRAPH_CACHE", "0")
-    Encoder.load(bundle_copy, "int8", "cpu")
+    Encoder.open(bundle_copy, precision="int8", providers="cpu")
     assert not (tmp_path / "home" / "graphs").exists()
 
 
@@ -127,18 +127,18 @@ def test_truncated_file_is_detected(bundle_copy):
     path.write_bytes(data[: len(data) // 3])
     for verify in (True, False):  # the size check runs even without the sha256 pass
         with pytest.raises(BundleError, match=r"model\.int8\.onnx.*truncated"):
-            Encoder.load(bundle_copy, "int8", "cpu", verify=verify)
+            Encoder.open(bundle_copy, precision="int8", providers="cpu", verify=verify)
 
 
 def test_missing_or_broken_manifest(bundle_copy, tmp_path):
     (bundle_copy / "tokenizer.json").unlink()
     with pytest.raises(BundleError, match=r"tokenizer\.json.*missing"):
-        Encoder.load(bundle_copy, "int8", "cpu")
+        Encoder.open(bundle_copy, precision="int8", providers="cpu")
     (bundle_copy / MANIFEST_NAME).write_text("{not json")
     with pytest.raises(BundleError, match="not valid JSON"):
-        Encoder.load(bundle_copy)
+        Encoder.open(bundle_copy)
     with pytest.raises(BundleError, match="does not exist"):
-        Encoder.load(tmp_path / "nowhere")
+        Encoder.open(tmp_path / "nowhere")
 
 
 # --- input contract -------------------------------------------------------------------------------------------
@@ -261,7 +261,7 @@ def test_int8_batching_keeps_order(title_int8):
 
 def test_tiny_mpnet_batching(tiny_bundles):
     """The same on MPNet (pad id 1, no token_type_ids input)."""
-    encoder = Encoder.load(tiny_bundles["router-skill"], "fp32", "cpu")
+    encoder = Encoder.open(tiny_bundles["router-skill"], precision="fp32", providers="cpu")
     assert encoder.manifest.pad_id == 1
     assert encoder.manifest.extra["inputs"] == ["input_ids", "attention_mask"]
     texts = TEXTS * 2

@@ -80,7 +80,7 @@ def test_sentence_transformers_routes_differ(tiny_st, layout):
 @pytest.mark.parametrize("layout", ["asym", "router"])
 def test_title_bundle_is_the_anchor_route(tiny_bundles, tiny_st, layout):
     model = tiny_st[layout]
-    encoder = Encoder.load(tiny_bundles[f"{layout}-title"], "fp32", "cpu")
+    encoder = Encoder.open(tiny_bundles[f"{layout}-title"], precision="fp32", providers="cpu")
     got = encoder.encode(TEXTS, batch_size=4)
     anchor = _st_encode(model, TEXTS, task="anchor")
     positive = _st_encode(model, TEXTS, task="positive")
@@ -103,7 +103,7 @@ def test_title_bundle_is_the_anchor_route(tiny_bundles, tiny_st, layout):
 @pytest.mark.parametrize("layout", ["asym", "router"])
 def test_positive_branch_matches_the_positive_route(tiny_bundles, tiny_st, layout):
     model = tiny_st[layout]
-    encoder = Encoder.load(tiny_bundles[f"{layout}-positive"], "fp32", "cpu")
+    encoder = Encoder.open(tiny_bundles[f"{layout}-positive"], precision="fp32", providers="cpu")
     got = encoder.encode(TEXTS, batch_size=4)
     np.testing.assert_allclose(got, _st_encode(model, TEXTS, task="positive"), atol=1e-5, rtol=0)
     assert np.abs(got - _st_encode(model, TEXTS, task="anchor")).max() > 0.1
@@ -113,8 +113,8 @@ def test_positive_branch_matches_the_positive_route(tiny_bundles, tiny_st, layou
 def test_both_layouts_export_the_same_graph(tiny_bundles):
     """The legacy `2_Asym` and the 5.x `2_Router` saves of one model give the same bundle outputs."""
     for branch in ("title", "positive"):
-        a = Encoder.load(tiny_bundles[f"asym-{branch}"], "fp32", "cpu").encode(TEXTS)
-        b = Encoder.load(tiny_bundles[f"router-{branch}"], "fp32", "cpu").encode(TEXTS)
+        a = Encoder.open(tiny_bundles[f"asym-{branch}"], precision="fp32", providers="cpu").encode(TEXTS)
+        b = Encoder.open(tiny_bundles[f"router-{branch}"], precision="fp32", providers="cpu").encode(TEXTS)
         np.testing.assert_allclose(a, b, atol=1e-6, rtol=0)
 
 
@@ -123,7 +123,7 @@ def test_both_layouts_export_the_same_graph(tiny_bundles):
 
 def test_skill_bundle_matches_token_embeddings(tiny_bundles, tiny_st):
     model = tiny_st["router"]
-    encoder = Encoder.load(tiny_bundles["router-skill"], "fp32", "cpu")
+    encoder = Encoder.open(tiny_bundles["router-skill"], precision="fp32", providers="cpu")
     got = encoder.encode_tokens(TEXTS, batch_size=4)
     with torch_threads(1):
         ref = model.encode(TEXTS, output_value="token_embeddings")
@@ -174,7 +174,7 @@ def test_minilm_title_passes_the_gate(minilm_title):
     assert manifest.outputs == {"sentence_embedding": 384}
     assert manifest.normalize is True and manifest.max_seq_length == 256
     assert manifest.extra["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
-    assert Encoder.load(minilm_title).info.precision == "int8"  # auto on CPU
+    assert Encoder.open(minilm_title).info.precision == "int8"  # auto on CPU
 
 
 def test_minilm_skill_passes_the_gate(minilm_skill):
@@ -193,10 +193,10 @@ def test_minilm_bundles_match_sentence_transformers(minilm_title, minilm_skill):
     model = SentenceTransformer(str(default_model()), device="cpu", local_files_only=True)
     texts = TEXTS[:8]
     title = model.encode(texts, convert_to_numpy=True)
-    np.testing.assert_allclose(Encoder.load(minilm_title, "fp32").encode(texts), title, atol=1e-5, rtol=0)
-    assert _cos(Encoder.load(minilm_title, "int8").encode(texts), title).min() >= 0.97
+    np.testing.assert_allclose(Encoder.open(minilm_title, precision="fp32").encode(texts), title, atol=1e-5, rtol=0)
+    assert _cos(Encoder.open(minilm_title, precision="int8").encode(texts), title).min() >= 0.97
     tokens = model.encode(texts, output_value="token_embeddings")
-    got = Encoder.load(minilm_skill, "fp32").encode_tokens(texts)
+    got = Encoder.open(minilm_skill, precision="fp32").encode_tokens(texts)
     for g, r in zip(got, tokens):
         np.testing.assert_allclose(g, r.numpy(), atol=1e-5, rtol=0)
 
@@ -265,7 +265,7 @@ def test_failed_export_keeps_the_previous_bundle(tiny_mpnet, tiny_bundles, tmp_p
         assert export(tiny_mpnet.router, out, "--kind", "title", "--quantize", "none", "--bar", "fp32_min_cosine=1.1") == 1
     assert (out / MANIFEST_NAME).read_text() == before
     assert export_leftovers(tmp_path) == []
-    Encoder.load(out, "fp32", "cpu")
+    Encoder.open(out, precision="fp32", providers="cpu")
 
 
 def test_int8_gate_checks_token_vectors_of_skill_bundles():

@@ -23,7 +23,7 @@ def test_import_runtime_is_torch_free():
 def test_encoding_with_a_bundle_is_torch_free(minilm_skill):
     code = (
         "from workvec.runtime import Encoder\n"
-        f"enc = Encoder.load({str(minilm_skill)!r})\n"
+        f"enc = Encoder.open({str(minilm_skill)!r})\n"
         "assert enc.encode(['software engineer']).shape == (1, 384)\n"
         "assert enc.encode_tokens(['software engineer'])[0].shape[1] == 384\n"
     )

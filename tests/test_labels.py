@@ -49,12 +49,12 @@ def age_files(directory: Path) -> None:
 
 @pytest.fixture(scope="module")
 def title_encoder(minilm_title: Path) -> Encoder:
-    return Encoder.load(minilm_title)
+    return Encoder.open(minilm_title)
 
 
 @pytest.fixture(scope="module")
 def skill_encoder(minilm_skill: Path) -> Encoder:
-    return Encoder.load(minilm_skill)
+    return Encoder.open(minilm_skill)
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_index_holds_every_label_with_its_owner(title_encoder: Encoder, tmp_path
 
 def test_raw_vectors_are_the_encoders_unnormalised_vectors(minilm_title: Path, tmp_path: Path) -> None:
     # fp32: its vectors do not depend on what else is in the batch, so an independent encode must agree.
-    encoder = Encoder.load(minilm_title, precision="fp32")
+    encoder = Encoder.open(minilm_title, precision="fp32")
     index = LabelIndex.open(encoder, load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS)), tmp_path, progress=False)
     direct = encoder.encode(list(index.labels), batch_size=3)
     np.testing.assert_allclose(index.raw_vectors(), direct, rtol=0, atol=1e-4)
@@ -140,7 +140,7 @@ def test_index_of_another_bundle_is_refused_until_rebuilt(title_encoder: Encoder
     taxonomy = load_taxonomy(write_taxonomy(tmp_path / "jobs.csv", OCCUPATIONS))
     index_dir = tmp_path / "idx"
     LabelIndex.open(title_encoder, taxonomy, index_dir, progress=False)
-    other = Encoder.load(_bundle_with_other_source(Path(minilm_title), tmp_path / "copy"))
+    other = Encoder.open(_bundle_with_other_source(Path(minilm_title), tmp_path / "copy"))
     assert other.manifest.digest() != title_encoder.manifest.digest()
 
     assert_stale(other, taxonomy, index_dir, "bundle")

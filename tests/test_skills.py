@@ -57,7 +57,7 @@ def check_evidence(match: SkillMatch) -> None:
 
 @pytest.fixture(scope="module")
 def encoder(minilm_skill: Path) -> Encoder:
-    return Encoder.load(minilm_skill)
+    return Encoder.open(minilm_skill)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +199,7 @@ def test_extract_ranks_distinct_skills_above_the_threshold(encoder: Encoder, esc
 
 def test_skill_extractor_needs_a_skill_bundle(minilm_title: Path, esco: LabelIndex) -> None:
     with pytest.raises(InputError, match="skill bundle"):
-        SkillExtractor(Encoder.load(minilm_title), esco)
+        SkillExtractor(Encoder.open(minilm_title), esco)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n\t", "-----\n* * *", "• • •"])

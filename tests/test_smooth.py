@@ -14,7 +14,7 @@ from onnx import numpy_helper
 from workvec.errors import ExportError
 from workvec.export.smooth import calibration_texts, smooth
 from workvec.export.parity import label_texts, probe_texts
-from workvec.runtime.tokenizer import iter_batches, load_tokenizer
+from workvec.runtime.tokenizer import iter_batches, load_tokenizer, tokenize
 
 FFN = r"/(intermediate|output)/dense/"
 
@@ -24,7 +24,7 @@ def _run(model: Path, bundle: Path, texts: list[str]) -> np.ndarray:
     tokenizer = load_tokenizer(bundle / "tokenizer.json", 64)
     names = [i.name for i in session.get_inputs()]
     rows = []
-    for batch in iter_batches(tokenizer, texts, 8, json.loads((bundle / "workvec.json").read_text())["pad_id"]):
+    for batch in iter_batches(tokenize(tokenizer, texts), 8, json.loads((bundle / "workvec.json").read_text())["pad_id"]):
         given = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
                  "token_type_ids": np.zeros_like(batch.input_ids)}
         out = session.run(["sentence_embedding"], {n: given[n] for n in names})[0]

@@ -60,7 +60,7 @@ def check_ranking(matches: list[TitleMatch], taxonomy: Taxonomy, k: int) -> None
 
 @pytest.fixture(scope="module")
 def encoder(minilm_title: Path) -> Encoder:
-    return Encoder.load(minilm_title)
+    return Encoder.open(minilm_title)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ def esco(encoder: Encoder, tmp_path_factory) -> TitleNormalizer:
 
 def test_concepts_score_by_their_best_label_exactly(minilm_title: Path, jobs: Taxonomy, tmp_path: Path) -> None:
     # fp32 (batch-independent vectors) and an exact index: the ranking must equal a brute-force reference.
-    encoder = Encoder.load(minilm_title, precision="fp32")
+    encoder = Encoder.open(minilm_title, precision="fp32")
     index = LabelIndex.open(encoder, jobs, tmp_path, progress=False)
     assert index.index.mode == "exact"
     normalizer = TitleNormalizer(encoder, index)
@@ -149,7 +149,7 @@ def test_non_string_titles_are_a_type_error(jobs_normalizer: TitleNormalizer, ti
 
 
 def test_title_normalizer_needs_a_title_bundle(minilm_skill: Path, tmp_path: Path, jobs: Taxonomy) -> None:
-    skill_encoder = Encoder.load(minilm_skill)
+    skill_encoder = Encoder.open(minilm_skill)
     index = LabelIndex.open(skill_encoder, jobs, tmp_path, progress=False)
     with pytest.raises(InputError, match="title bundle"):
         TitleNormalizer(skill_encoder, index)

@@ -1,3 +1,94 @@
-"""workvec: CPU-first ONNX inference for job-title normalization and skill extraction."""
+"""workvec: CPU-first ONNX inference for job-title normalization and skill extraction.
+
+    import workvec
+    titles = workvec.TitleNormalizer.open()
+    titles.normalize(["Sr. Java Dev"], k=5)
+    skills = workvec.SkillExtractor.open(threshold=0.6)
+    skills.extract(ad_text)
+
+Names are imported on first use, so `import workvec` stays cheap (the CLI's --version does not load onnxruntime).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Encoder": "workvec.runtime.encoder",
+    "EncoderInfo": "workvec.runtime.encoder",
+    "TokenEncoding": "workvec.runtime.encoder",
+    "Manifest": "workvec.runtime.manifest",
+    "Taxonomy": "workvec.runtime.taxonomy",
+    "Concept": "workvec.runtime.taxonomy",
+    "LabelIndex": "workvec.runtime.labels",
+    "IndexSpec": "workvec.runtime.vector_index",
+    "TitleNormalizer": "workvec.runtime.titles",
+    "TitleMatch": "workvec.runtime.titles",
+    "SkillExtractor": "workvec.runtime.skills",
+    "SkillMatch": "workvec.runtime.skills",
+    "ExtractSettings": "workvec.runtime.skills",
+    "merge_sentences": "workvec.runtime.skills",
+    "Evidence": "workvec.runtime.evidence",
+    "Span": "workvec.runtime.sentences",
+    "split_sentences": "workvec.runtime.sentences",
+    "WorkvecError": "workvec.errors",
+    "BundleError": "workvec.errors",
+    "InputError": "workvec.errors",
+    "LabelIndexError": "workvec.errors",
+    "ProviderError": "workvec.errors",
+    "TaxonomyError": "workvec.errors",
+}
+
+__all__ = [
+    "__version__",
+    "Encoder",
+    "EncoderInfo",
+    "TokenEncoding",
+    "Manifest",
+    "Taxonomy",
+    "Concept",
+    "LabelIndex",
+    "IndexSpec",
+    "TitleNormalizer",
+    "TitleMatch",
+    "SkillExtractor",
+    "SkillMatch",
+    "ExtractSettings",
+    "merge_sentences",
+    "Evidence",
+    "Span",
+    "split_sentences",
+    "WorkvecError",
+    "BundleError",
+    "InputError",
+    "LabelIndexError",
+    "ProviderError",
+    "TaxonomyError",
+]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from workvec.errors import BundleError, InputError, LabelIndexError, ProviderError, TaxonomyError, WorkvecError
+    from workvec.runtime.encoder import Encoder, EncoderInfo, TokenEncoding
+    from workvec.runtime.evidence import Evidence
+    from workvec.runtime.labels import LabelIndex
+    from workvec.runtime.manifest import Manifest
+    from workvec.runtime.sentences import Span, split_sentences
+    from workvec.runtime.skills import ExtractSettings, SkillExtractor, SkillMatch, merge_sentences
+    from workvec.runtime.taxonomy import Concept, Taxonomy
+    from workvec.runtime.titles import TitleMatch, TitleNormalizer
+    from workvec.runtime.vector_index import IndexSpec
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'workvec' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

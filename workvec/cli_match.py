@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+from collections.abc import Iterator
+from itertools import chain
 
+from workvec.cli_io import iter_line_chunks, note, read_source, show_progress
 from workvec.errors import InputError, TaxonomyError
 
 ESCO_OCCUPATIONS_HINT = (
     "ESCO occupations are not shipped (no PyPI package carries them); download ESCO's CSV release and pass"
     " --taxonomy path/to/occupations_en.csv"
 )
+PROGRESS_SENTENCES = 256  # a long ad gets a progress bar above this many sentences
 
 
 def _taxonomy(name: str):
@@ -23,76 +26,80 @@ def _taxonomy(name: str):
     return load_taxonomy(name)
 
 
-def _encoder(bundle: str | None, kind: str, threads: int | None):
-    from workvec.defaults import default_bundle
-    from workvec.runtime.encoder import Encoder
-
-    path = Path(bundle) if bundle else default_bundle(kind)
-    if not bundle and not path.exists():
-        raise InputError(f"no --bundle given and the default {kind} bundle {path} does not exist;"
-                         f" create it with `workvec demo` or `workvec export --kind {kind} --out {path}`")
-    return Encoder.load(path, threads=threads)
-
-
-def _labels(args: argparse.Namespace, encoder, include_alt: bool, mode: str):
-    from workvec.runtime.labels import LabelIndex
-    from workvec.runtime.vector_index import IndexSpec
+def _open(cls, args: argparse.Namespace, **options):
+    from pathlib import Path
 
     if args.index_dir is not None and not Path(args.index_dir).is_dir():
         raise InputError(f"--index-dir {args.index_dir} does not exist; create it (mkdir -p) or omit the flag")
-    return LabelIndex.open(encoder, _taxonomy(args.taxonomy), args.index_dir, include_alt=include_alt,
-                           spec=IndexSpec(mode=mode, threads=args.threads or 1), rebuild=args.rebuild_index,
-                           progress=sys.stderr.isatty())
+    return cls.open(args.bundle, taxonomy=_taxonomy(args.taxonomy), threads=args.threads, index_dir=args.index_dir,
+                    strict=args.strict_index, progress=show_progress(args.quiet), **options)
+
+
+def _title_chunks(args: argparse.Namespace) -> Iterator[list[str]]:
+    if args.file and args.titles:
+        raise InputError("give titles either as arguments or with --file, not both")
+    if args.file:
+        return iter_line_chunks(args.file)
+    if args.titles == ["-"]:
+        return iter_line_chunks("-")
+    if not args.titles:
+        raise InputError("no titles given: pass TITLE..., --file F (one title per line), or '-' to read stdin")
+    return iter([args.titles])
 
 
 def _normalize(args: argparse.Namespace) -> int:
     from workvec.runtime.titles import TitleNormalizer
 
-    encoder = _encoder(args.bundle, "title", args.threads)
-    normalizer = TitleNormalizer(encoder, _labels(args, encoder, include_alt=True, mode="auto"))
-    for title, matches in zip(args.titles, normalizer.normalize(args.titles, k=args.k)):
-        if args.json:
-            print(json.dumps({"query": title, "matches": [m.to_json() for m in matches]}, ensure_ascii=False))
-            continue
-        print(title)
-        for m in matches:
-            via = "" if m.matched_label == m.label else f"  (via {m.matched_label!r})"
-            print(f"  {m.score:.3f}  {m.id}  {m.label}{via}")
+    if args.k < 1:
+        raise InputError(f"--k must be a positive integer (got {args.k})")
+    chunks = _title_chunks(args)
+    first = next(chunks, [])  # read (and validate) input before loading any model
+    normalizer = _open(TitleNormalizer, args)
+    count = 0
+    for titles in chain([first], chunks):
+        for title, matches in zip(titles, normalizer.normalize(titles, k=args.k)):
+            count += 1
+            if not title.strip():
+                note(f"title {count} is empty; it gets no matches")
+            if args.json:
+                print(json.dumps({"query": title, "matches": [m.to_json() for m in matches]}, ensure_ascii=False))
+                continue
+            print(title)
+            for m in matches:
+                via = "" if m.matched_label == m.label else f"  (via {m.matched_label!r})"
+                print(f"  {m.score:.3f}  {m.id}  {m.label}{via}")
+        sys.stdout.flush()
+    if count == 0:
+        note("the input holds no titles")
     return 0
 
 
-def read_text(args: argparse.Namespace) -> str:
-    """The ad text from the argument, --file F, or stdin ('-'); binary or non-UTF-8 input is an error."""
+def _ad_text(args: argparse.Namespace) -> str:
     if args.file and args.text:
         raise InputError("give the ad either as TEXT or with --file, not both")
-    if args.file or args.text == "-":
-        data = sys.stdin.buffer.read() if not args.file or args.file == "-" else _read_file(Path(args.file))
-        if b"\x00" in data[:65536]:
-            raise InputError(f"{args.file or 'stdin'} looks binary (NUL bytes); pass a UTF-8 text file")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{args.file or 'stdin'} is not UTF-8 (byte {exc.start}); convert it, e.g. iconv -t utf-8") from exc
+    if args.file:
+        return read_source(args.file)
+    if args.text == "-":
+        return read_source("-")
     if args.text is None:
         raise InputError("no ad given: pass TEXT, --file F, or '-' to read stdin")
     return args.text
 
 
-def _read_file(path: Path) -> bytes:
-    if not path.is_file():
-        raise InputError(f"--file {path} does not exist or is not a file")
-    return path.read_bytes()
-
-
 def _extract(args: argparse.Namespace) -> int:
-    from workvec.runtime.skills import ExtractSettings, SkillExtractor
+    from workvec.runtime.sentences import split_sentences
+    from workvec.runtime.skills import ExtractSettings, SkillExtractor, merge_sentences
 
     threshold = ExtractSettings.threshold if args.threshold is None else args.threshold
-    settings = ExtractSettings(threshold=threshold, top_k=args.top_k, exact=True if args.exact else None)
-    text = read_text(args)
-    encoder = _encoder(args.bundle, "skill", args.threads)
-    extractor = SkillExtractor(encoder, _labels(args, encoder, include_alt=False, mode="auto"), settings)
-    skills = extractor.extract(text)
+    ExtractSettings(threshold=threshold, k=args.k)  # bad values fail before any model loads
+    text = _ad_text(args)
+    spans = split_sentences(text)
+    if not spans:
+        note("the text is empty (no sentence with a letter or digit); no skills")
+        skills = []
+    else:
+        extractor = _open(SkillExtractor, args, threshold=threshold, k=args.k, exact=True if args.exact else None)
+        skills = merge_sentences(spans, _per_sentence(extractor, [s.text for s in spans], args.quiet))
     if args.json:
         print(json.dumps({"skills": [s.to_json() for s in skills]}, ensure_ascii=False))
         return 0
@@ -102,28 +109,54 @@ def _extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _per_sentence(extractor, sentences: list[str], quiet: bool) -> list:
+    """`extract_sentences`, with a progress bar on a terminal for long texts."""
+    if len(sentences) <= PROGRESS_SENTENCES or not show_progress(quiet):
+        return extractor.extract_sentences(sentences)
+    from tqdm import tqdm
+
+    out: list = []
+    with tqdm(total=len(sentences), unit="sentence", desc="extract", file=sys.stderr) as bar:
+        for start in range(0, len(sentences), PROGRESS_SENTENCES):
+            out.extend(extractor.extract_sentences(sentences[start:start + PROGRESS_SENTENCES]))
+            bar.update(min(PROGRESS_SENTENCES, len(sentences) - start))
+    return out
+
+
 def _common(p: argparse.ArgumentParser, taxonomy: str) -> None:
-    p.add_argument("--taxonomy", default=taxonomy, help=f"embedded name or a file path (default: {taxonomy})")
-    p.add_argument("--bundle", help="bundle directory (default: the one `workvec demo` exports)")
-    p.add_argument("--index-dir", help="where label indexes are cached (default: ~/.cache/workvec/indexes)")
-    p.add_argument("--rebuild-index", action="store_true", help="rebuild the label index even if a cached one exists")
-    p.add_argument("--threads", type=int, help="intra-op threads (default: all cores, at most 8)")
+    from workvec.runtime.taxonomy import EMBEDDED
+
+    p.add_argument("--taxonomy", default=taxonomy,
+                   help=f"embedded name ({', '.join(EMBEDDED)}) or a taxonomy file (ESCO CSV, O*NET, CSV/JSONL)")
+    p.add_argument("--bundle", help="bundle directory (default: $WORKVEC_HOME/bundles/minilm-KIND, made by `workvec demo`)")
+    p.add_argument("--index-dir", help="where label indexes are cached (default: $WORKVEC_HOME/indexes)")
+    p.add_argument("--strict-index", action="store_true",
+                   help="fail on a broken cached label index instead of rebuilding it")
+    p.add_argument("--threads", type=int, help="intra-op threads (default: 1 on <= 2 cores, else all, at most 8)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `normalize` and `extract` sub-commands."""
-    p = sub.add_parser("normalize", help="map job titles to occupations")
-    p.add_argument("titles", nargs="+", metavar="TITLE")
-    p.add_argument("--k", type=int, default=5, help="concepts per title (default 5)")
+    from workvec.runtime.skills import DEFAULT_THRESHOLD
+
+    from workvec.cli import HelpFormatter as formatter
+    p = sub.add_parser("normalize", help="map job titles to occupations", formatter_class=formatter,
+                       description="Map job titles to taxonomy concepts; one result (a JSON line with --json) per title.")
+    p.add_argument("titles", nargs="*", metavar="TITLE", help="titles, or '-' to read one title per line from stdin")
+    p.add_argument("--file", help="read one title per line from a UTF-8 file (streamed)")
+    p.add_argument("--k", type=int, default=5, help="concepts per title")
     _common(p, "onet")
     p.set_defaults(func=_normalize)
 
-    p = sub.add_parser("extract", help="find skills in a job ad (ConTeXT-match)")
+    p = sub.add_parser("extract", help="find skills in a job ad (ConTeXT-match)", formatter_class=formatter,
+                       description="Find taxonomy skills in one job ad, with the words that support each.")
     p.add_argument("text", nargs="?", metavar="TEXT", help="the ad text, or '-' for stdin")
     p.add_argument("--file", help="read the ad from a UTF-8 file")
-    p.add_argument("--threshold", type=float, default=None, help="minimum ConTeXT-match score (default: calibrated)")
-    p.add_argument("--top-k", type=int, default=5, help="skills kept per sentence (default 5)")
-    p.add_argument("--exact", action="store_true", help="score every label even with an HNSW index (the default below 20k labels)")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                   help="minimum ConTeXT-match score (calibrated for all-MiniLM-L6-v2)")
+    p.add_argument("--k", type=int, default=5, help="skills kept per sentence")
+    p.add_argument("--exact", action="store_true",
+                   help="score every label even with an HNSW index (the default below 20k labels)")
     _common(p, "esco-skills")
     p.set_defaults(func=_extract)

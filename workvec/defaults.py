@@ -33,3 +33,25 @@ def default_model() -> Path:
 def default_bundle(kind: str) -> Path:
     """Where `workvec demo` and the CLI put the default bundle of `kind`."""
     return home() / "bundles" / f"minilm-{kind}"
+
+
+def ensure_default_bundle(kind: str, *, progress: bool | None = None) -> Path:
+    """The default bundle of `kind`, exported from the offline default model when missing and the export
+    extra is installed (the one place that creates it); otherwise an error that says how to get one."""
+    import sys
+
+    path = default_bundle(kind)
+    if (path / "workvec.json").is_file():
+        return path
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("optimum") is None:
+        raise WorkvecError(
+            f"no {kind} bundle given and the default one ({path}) does not exist; pass bundle=DIR (CLI --bundle DIR)"
+            " or install the export extra (pip install 'workvec[export]') and run `workvec demo` once to create it"
+        )
+    from workvec.export import ExportRequest, export_bundle
+
+    quiet = progress is False
+    log = (lambda message: None) if quiet else (lambda message: print(f"workvec: {message}", file=sys.stderr))
+    log(f"exporting the default {kind} encoder (all-MiniLM-L6-v2) to {path} (once, about a minute) ...")
+    export_bundle(ExportRequest(model=str(default_model()), kind=kind, out=path), log=log)
+    return path

@@ -20,26 +20,13 @@ Your profile:
 """
 
 
-def _ensure_bundle(kind: str, log) -> Path:
-    from workvec.defaults import default_bundle, default_model
-
-    path = default_bundle(kind)
-    if (path / "workvec.json").is_file():
-        return path
-    from workvec.export import ExportRequest, export_bundle
-
-    log(f"exporting the default {kind} encoder (all-MiniLM-L6-v2) to {path} ...")
-    export_bundle(ExportRequest(model=str(default_model()), kind=kind, out=path), log=log)
-    return path
-
-
 def _speed_line(bundle: Path, threads: int) -> str:
     from workvec.runtime.encoder import Encoder
 
     texts = [f"{t} {i}" for i in range(64) for t in SAMPLE_TITLES]
     rates = {}
     for precision in ("fp32", "int8"):
-        enc = Encoder.load(bundle, precision, "cpu", threads=threads)
+        enc = Encoder.open(bundle, precision=precision, providers="cpu", threads=threads)
         enc.encode(texts[:64], batch_size=64)
         start = time.perf_counter()
         enc.encode(texts, batch_size=64)
@@ -50,26 +37,21 @@ def _speed_line(bundle: Path, threads: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Export (if needed), report parity and speed, build indexes, normalize titles, extract skills."""
-    from workvec.cli import _parity_line
-    from workvec.runtime.encoder import Encoder
-    from workvec.runtime.labels import LabelIndex, default_index_dir
-    from workvec.runtime.skills import SkillExtractor
-    from workvec.runtime.taxonomy import load_taxonomy
-    from workvec.runtime.titles import TitleNormalizer
+    from workvec import SkillExtractor, TitleNormalizer
+    from workvec.defaults import ensure_default_bundle
+    from workvec.parity_line import parity_line
+    from workvec.runtime.labels import default_index_dir
+    from workvec.runtime.manifest import read_manifest
 
     log = print
-    bundles = {kind: _ensure_bundle(kind, log) for kind in ("title", "skill")}
+    bundles = {kind: ensure_default_bundle(kind) for kind in ("title", "skill")}
     for kind, path in bundles.items():
-        enc = Encoder.load(path, threads=args.threads)
-        log(f"[{kind}] {path}: {_parity_line(enc.manifest.parity)}")
+        log(f"[{kind}] {path}: {parity_line(read_manifest(path).parity)}")
     log(_speed_line(bundles["title"], 1))
 
     t0 = time.perf_counter()
-    titles_enc = Encoder.load(bundles["title"], threads=args.threads)
-    normalizer = TitleNormalizer(titles_enc, LabelIndex.open(titles_enc, load_taxonomy("onet")))
-    skills_enc = Encoder.load(bundles["skill"], threads=args.threads)
-    skill_index = LabelIndex.open(skills_enc, load_taxonomy("esco-skills"), include_alt=False)
-    extractor = SkillExtractor(skills_enc, skill_index)
+    normalizer = TitleNormalizer.open(bundles["title"], threads=args.threads)
+    extractor = SkillExtractor.open(bundles["skill"], threads=args.threads)
     log(f"indexes ready in {time.perf_counter() - t0:.1f} s (cached under {default_index_dir()})")
 
     t0 = time.perf_counter()

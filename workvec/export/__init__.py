@@ -1,12 +1,12 @@
-"""Export stage: sentence-transformers model -> ONNX bundle (needs `pip install 'workvec[export]'`)."""
+"""Export stage: sentence-transformers model -> ONNX bundle.
+
+Importing it needs no torch (presets and thresholds are plain data); `export_bundle` checks for the export extra
+(`pip install 'workvec[export]'`) before it starts."""
 
 from __future__ import annotations
 
-from workvec.export._deps import require_all
+from workvec.export.bundle import ExportRequest, export_bundle
+from workvec.export.parity import Thresholds
+from workvec.export.quantize import PRESETS
 
-require_all()
-
-from workvec.export.bundle import ExportRequest, export_bundle  # noqa: E402
-from workvec.export.parity import Thresholds  # noqa: E402
-
-__all__ = ["ExportRequest", "Thresholds", "export_bundle"]
+__all__ = ["PRESETS", "ExportRequest", "Thresholds", "export_bundle"]

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from workvec.errors import ExportError, ParityError
 from workvec.export import graph, parity, quantize, reference, source
+from workvec.export._deps import require_all
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
@@ -80,6 +81,7 @@ def _manifest(req: ExportRequest, src: source.ModelSource, spec: graph.GraphSpec
 
 def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Manifest:
     """Export, quantize and gate; on success `req.out` holds the bundle, on failure nothing usable is left."""
+    require_all()
     started = time.perf_counter()
     src = source.resolve(req.model, req.max_seq_length)
     _check_out(req.out)
@@ -99,7 +101,7 @@ def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Man
         report: dict[str, Any] = {"probes": len(probes), "labels": len(labels), "bar": parity.bar_json(req.bar)}
         build = lambda quant: _manifest(req, src, spec, dims, pad_id, work, quant, report)  # noqa: E731
         build({"preset": "none"}).write(work)
-        report["fp32"] = parity.measure(ref, Encoder.load(work, "fp32", "cpu", verify=False), probes, labels)
+        report["fp32"] = parity.measure(ref, Encoder.open(work, precision="fp32", providers="cpu", verify=False), probes, labels)
         failures = parity.fp32_failures(report["fp32"], req.bar)
         quant: dict[str, Any] = {"preset": "none"}
         if not failures:
@@ -126,7 +128,7 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tu
             continue
         quantize.quantize(work / MODEL_FILES["fp32"], work / MODEL_FILES["int8"], spec, work / TOKENIZER_FILE, pad_id)
         build(spec.to_json()).write(work)
-        stats = parity.measure(ref, Encoder.load(work, "int8", "cpu", verify=False), probes, labels)
+        stats = parity.measure(ref, Encoder.open(work, precision="int8", providers="cpu", verify=False), probes, labels)
         failures = parity.int8_failures(stats, req.bar)
         attempts.append({"quantization": spec.to_json(), **stats, "passed": not failures})
         if stats["mean_cosine"] < BROKEN:

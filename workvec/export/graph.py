@@ -8,7 +8,7 @@ from typing import Any
 
 from workvec.errors import ExportError
 from workvec.export._deps import require
-from workvec.export.source import ModelSource
+from workvec.export.source import HEAD_TYPES, ModelSource
 
 torch = require("torch")
 OPSET = 17
@@ -65,7 +65,7 @@ def load_model(source: ModelSource) -> Any:
 def routes(model: Any) -> dict[str, list]:
     """The Router/Asym branches of `model` (empty when it has none)."""
     for module in model:
-        if type(module).__name__ in ("Router", "Asym"):
+        if type(module).__name__ in HEAD_TYPES:
             return {name: list(seq) for name, seq in module.sub_modules.items()}
     return {}
 
@@ -77,7 +77,7 @@ def default_branch(model: Any) -> str | None:
         return None
     if "anchor" in found:
         return "anchor"
-    router = next(m for m in model if type(m).__name__ in ("Router", "Asym"))
+    router = next(m for m in model if type(m).__name__ in HEAD_TYPES)
     return router.default_route or next(iter(found))
 
 
@@ -99,7 +99,7 @@ def build(model: Any, kind: str, branch: str | None) -> tuple[_Graph, GraphSpec]
     if kind == "title":
         for module in rest:
             name = type(module).__name__
-            if name in ("Router", "Asym"):
+            if name in HEAD_TYPES:
                 head.extend(found[branch])
             elif name == "Normalize":
                 normalize = True

@@ -100,7 +100,7 @@ def measure(ref: Reference, encoder: Any, probes: list[str], labels: list[str]) 
         "top10_overlap": top10_overlap(ref.probes, ref.labels, got_p, got_l),
     }
     if ref.tokens is not None:
-        tok = token_cosines(ref.tokens, encoder.encode_tokens(probes, batch_size=32))
+        tok = token_cosines(ref.tokens, [t.vectors for t in encoder.encode_tokens(probes, batch_size=32)])
         stats.update(token_mean_cosine=float(tok.mean()), token_min_cosine=float(tok.min()))
     return stats
 

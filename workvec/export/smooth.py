@@ -18,7 +18,7 @@ import numpy as np
 
 from workvec.errors import ExportError
 
-ALPHA = 0.5
+ALPHA = 0.7  # what the int8 ladder uses (export/bundle.py LADDER)
 CALIBRATION_BATCH = 16
 
 
@@ -70,16 +70,11 @@ def _feeds(model, tokenizer_file: Path, texts: list[str], pad_id: int) -> list[d
     """Length-grouped padded batches of `texts` for the graph's declared inputs."""
     from tokenizers import Tokenizer
 
-    from workvec.runtime.tokenizer import iter_batches
+    from workvec.runtime.tokenizer import iter_batches, tokenize
 
     tokenizer = Tokenizer.from_file(str(tokenizer_file))  # as exported: padding off, truncation at the max length
     inputs = [i.name for i in model.graph.input]
-    feeds = []
-    for batch in iter_batches(tokenizer, texts, CALIBRATION_BATCH, pad_id):
-        given = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
-                 "token_type_ids": np.zeros_like(batch.input_ids)}
-        feeds.append({name: given[name] for name in inputs})
-    return feeds
+    return [batch.feeds(inputs) for batch in iter_batches(tokenize(tokenizer, texts), CALIBRATION_BATCH, pad_id)]
 
 
 def smooth(src: Path, dst: Path, tokenizer_file: Path, pad_id: int, alpha: float = ALPHA, only: str = "") -> int:

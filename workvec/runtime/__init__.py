@@ -1,6 +1,2 @@
-"""Runtime half: onnxruntime, tokenizers, numpy and hnswlib only (never torch or transformers)."""
-
-from workvec.runtime.encoder import Encoder, EncoderInfo
-from workvec.runtime.manifest import Manifest, read_manifest
-
-__all__ = ["Encoder", "EncoderInfo", "Manifest", "read_manifest"]
+"""Runtime half: onnxruntime, tokenizers, numpy and hnswlib only (never torch or transformers).
+The public names are re-exported by the `workvec` package itself."""

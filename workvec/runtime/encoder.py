@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Union, get_args
 
 import numpy as np
 
@@ -13,9 +13,11 @@ from workvec.errors import BundleError, InputError
 from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE, Manifest, read_manifest, verify_files
 from workvec.runtime import graph_cache
 from workvec.runtime.session import CPU, create_session, resolve_providers
-from workvec.runtime.tokenizer import check_texts, count_truncated, iter_batches, load_tokenizer
+from workvec.runtime.tokenizer import check_texts, is_truncated, iter_batches, load_tokenizer, tokenize
 
-PRECISIONS = ("auto", "int8", "fp32")
+Precision = Literal["auto", "int8", "fp32"]
+Providers = Union[Literal["auto", "cpu", "cuda"], Sequence[str]]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,19 @@ class EncoderInfo:
     max_seq_length: int
 
 
+@dataclass(frozen=True)
+class TokenEncoding:
+    """One text's token vectors (special tokens kept, padding removed), their character spans in the text
+    ((0, 0) for special tokens) and whether the text was cut at the bundle's max_seq_length."""
+
+    vectors: np.ndarray
+    offsets: np.ndarray
+    truncated: bool
+
+
 class Encoder:
-    """Encode texts with a workvec bundle: `encode` for sentence vectors, `encode_tokens` for token vectors."""
+    """Encode texts with a workvec bundle: `encode` for sentence vectors, `encode_tokens` for token vectors.
+    Safe to call from several threads (nothing shared is mutated after `open`)."""
 
     def __init__(self, directory: Path, manifest: Manifest, session, tokenizer, info: EncoderInfo) -> None:
         self.directory = directory
@@ -43,11 +56,12 @@ class Encoder:
         self._outputs = [o.name for o in session.get_outputs()]
 
     @classmethod
-    def load(
+    def open(
         cls,
-        bundle_dir: str | Path,
-        precision: str = "auto",
-        providers: str | Sequence[str] = "auto",
+        bundle: str | Path,
+        *,
+        precision: Precision = "auto",
+        providers: Providers = "auto",
         threads: int | None = None,
         verify: bool = True,
     ) -> Encoder:
@@ -55,16 +69,16 @@ class Encoder:
         files it uses (the model's once per file state on CPU, see `graph_cache`)."""
         if precision not in PRECISIONS:
             raise InputError(f"precision {precision!r} is not one of {PRECISIONS}")
-        if threads is not None and threads < 1:
-            raise InputError(f"threads must be >= 1 (got {threads}); leave it None for the default")
-        directory = Path(bundle_dir)
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise InputError(f"threads must be a positive integer (got {threads!r}); leave it None for the default")
+        directory = Path(bundle)
         manifest = read_manifest(directory)
         chosen = resolve_providers(providers)
         if precision == "auto":
-            precision = "int8" if chosen[0] == CPU else "fp32"
+            precision = "int8" if chosen[0] == CPU and MODEL_FILES["int8"] in manifest.files else "fp32"
         model_file = MODEL_FILES[precision]
         if model_file not in manifest.files:
-            raise BundleError(f"{directory} has no {precision} model (exported with --quantize none?); load precision='fp32'")
+            raise BundleError(f"{directory} has no {precision} model (exported with --quantize none?); open it with precision='fp32'")
         verify_files(directory, manifest, [TOKENIZER_FILE], full=verify)
         tokenizer = load_tokenizer(directory / TOKENIZER_FILE, manifest.max_seq_length)
         session = _open_session(directory, manifest, model_file, chosen, threads, verify)
@@ -88,44 +102,37 @@ class Encoder:
         """Width of token vectors (skill bundles only)."""
         return int(self.manifest.outputs.get("token_embeddings", 0))
 
-    def _run(self, texts: Sequence[str], batch_size: int, output: str, warn_truncation: bool):
-        """Yield (order, lengths, output array) per length-sorted batch."""
-        if batch_size < 1:
-            raise InputError(f"batch_size must be >= 1 (got {batch_size})")
+    def count_tokens(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokens per text after truncation, special tokens included (what a batch of them costs)."""
+        return np.fromiter((len(e.ids) for e in tokenize(self._tokenizer, check_texts(texts))), dtype=np.int64)
+
+    def _run(self, encodings: list, batch_size: int, output: str):
+        """Yield (batch, output array) per length-sorted batch."""
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer (got {batch_size!r})")
         if output not in self._outputs:
             raise BundleError(f"this bundle ({self.manifest.kind}) has no {output!r} output; export with --kind skill")
-        items = check_texts(texts)
-        if warn_truncation:
-            n = count_truncated(self._tokenizer, items, self.manifest.max_seq_length)
-            if n:
-                warnings.warn(f"{n} text(s) exceed {self.manifest.max_seq_length} tokens and were truncated", stacklevel=3)
-        for batch in iter_batches(self._tokenizer, items, batch_size, self.manifest.pad_id):
-            feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask}
-            if "token_type_ids" in self._inputs:
-                feeds["token_type_ids"] = np.zeros_like(batch.input_ids)
-            feeds = {k: v for k, v in feeds.items() if k in self._inputs}
-            (out,) = self._session.run([output], feeds)
+        for batch in iter_batches(encodings, batch_size, self.manifest.pad_id):
+            (out,) = self._session.run([output], batch.feeds(self._inputs))
             yield batch, out
 
-    def token_offsets(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Per text, the (tokens_i, 2) character spans of its tokens ((0, 0) for special tokens)."""
-        encodings = self._tokenizer.encode_batch(check_texts(texts))
-        return [np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2) for e in encodings]
-
-    def encode(self, texts: Sequence[str], batch_size: int = 32, warn_truncation: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """(n, dim) float32 sentence vectors, in input order. Texts over max_seq_length tokens are truncated."""
-        result = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for batch, out in self._run(texts, batch_size, "sentence_embedding", warn_truncation):
+        encodings = tokenize(self._tokenizer, check_texts(texts))
+        result = np.zeros((len(encodings), self.dim), dtype=np.float32)
+        for batch, out in self._run(encodings, batch_size, "sentence_embedding"):
             result[batch.order] = out
         return result
 
-    def encode_tokens(self, texts: Sequence[str], batch_size: int = 32, warn_truncation: bool = False) -> list[np.ndarray]:
-        """One (tokens_i, token_dim) float32 array per text, special tokens kept, padding removed."""
-        result: list[np.ndarray] = [np.zeros((0, self.token_dim), np.float32)] * len(texts)
-        for batch, out in self._run(texts, batch_size, "token_embeddings", warn_truncation):
+    def encode_tokens(self, texts: Sequence[str], *, batch_size: int = 32) -> list[TokenEncoding]:
+        """Per text, its token vectors, token character spans and truncation flag, from one tokenization."""
+        encodings = tokenize(self._tokenizer, check_texts(texts))
+        vectors: list[np.ndarray] = [np.zeros((0, self.token_dim), np.float32)] * len(encodings)
+        for batch, out in self._run(encodings, batch_size, "token_embeddings"):
             for row, (i, n) in enumerate(zip(batch.order, batch.lengths)):
-                result[int(i)] = np.ascontiguousarray(out[row, : int(n)], dtype=np.float32)
-        return result
+                vectors[int(i)] = np.ascontiguousarray(out[row, : int(n)], dtype=np.float32)
+        return [TokenEncoding(v, np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2), is_truncated(e))
+                for v, e in zip(vectors, encodings)]
 
 
 def _open_session(directory: Path, manifest: Manifest, model_file: str, providers: list[str],
@@ -149,5 +156,5 @@ def _open_session(directory: Path, manifest: Manifest, model_file: str, provider
     except BaseException:
         target[0].unlink(missing_ok=True)
         raise
-    graph_cache.commit(*target)
+    graph_cache.commit(*target, model)
     return session

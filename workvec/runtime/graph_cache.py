@@ -11,6 +11,7 @@ unwritable cache directory silently turns it off too.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import uuid
 from pathlib import Path
@@ -61,10 +62,51 @@ def scratch(model: Path, sha256: str) -> tuple[Path, Path] | None:
     return final.parent / f".{final.stem}.{uuid.uuid4().hex}.tmp.onnx", final
 
 
-def commit(saved: Path, final: Path) -> None:
-    """Move a freshly saved graph into place (atomic; a failure leaves no entry)."""
+def commit(saved: Path, final: Path, model: Path) -> None:
+    """Move a freshly saved graph into place (atomic; a failure leaves no entry), note which model file it
+    belongs to, and drop the entries of model files that no longer exist or have changed."""
     try:
         if saved.is_file():
+            stat = model.stat()
+            source = {"model": str(model.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+            final.with_suffix(".json").write_text(json.dumps(source) + "\n", encoding="utf-8")
             os.replace(saved, final)
     except OSError:
         saved.unlink(missing_ok=True)
+    prune()
+
+
+def entries() -> list[tuple[Path, dict]]:
+    """(graph file, its source record) for every cached graph; the record is {} when unknown."""
+    folder = directory()
+    if not folder.is_dir():
+        return []
+    out = []
+    for graph in sorted(folder.glob("*.onnx")):
+        if graph.name.startswith("."):
+            continue
+        try:
+            record = json.loads(graph.with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        out.append((graph, record))
+    return out
+
+
+def _live(record: dict) -> bool:
+    try:
+        stat = Path(record["model"]).stat()
+    except (KeyError, OSError, TypeError):
+        return False
+    return stat.st_size == record.get("bytes") and stat.st_mtime_ns == record.get("mtime_ns")
+
+
+def prune() -> int:
+    """Delete cached graphs whose model file is gone or changed (or unknown); returns how many."""
+    removed = 0
+    for graph, record in entries():
+        if not _live(record):
+            graph.unlink(missing_ok=True)
+            graph.with_suffix(".json").unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,23 +1,53 @@
-"""`LabelIndex`: every label of a taxonomy encoded by a bundle, in a persisted vector index."""
+"""`LabelIndex`: every label of a taxonomy encoded by a bundle, in a persisted vector index.
+
+Indexes are cached by content: the folder `<index dir>/<key>` is named by a hash of the model file and
+tokenizer that encoded the labels, the taxonomy's content, the label set, the precision and the index spec.
+Two bundles in folders of the same name never share an index, and a byte-identical re-export reuses its own.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import shutil
+import sys
+import uuid
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from workvec.errors import LabelIndexError
 from workvec.runtime.encoder import Encoder
+from workvec.runtime.hashing import sha256_json
+from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE
 from workvec.runtime.taxonomy import Taxonomy
 from workvec.runtime.vector_index import IndexSpec, VectorIndex
 
+KEY_VERSION = 2
+NAME = "index"
+ABOUT = "about.json"
+
 
 def default_index_dir() -> Path:
-    """Indexes live under workvec's cache root unless --index-dir says otherwise."""
+    """Indexes live under workvec's cache root unless an index_dir is given."""
     from workvec.defaults import home
 
     return home() / "indexes"
+
+
+def index_key(encoder: Encoder, taxonomy: Taxonomy, *, include_alt: bool, spec: IndexSpec) -> str:
+    """The content key of the index of `taxonomy` under `encoder` (what its cache folder is named by)."""
+    files = encoder.manifest.files
+    return sha256_json({
+        "version": KEY_VERSION,
+        "model": files[MODEL_FILES[encoder.info.precision]]["sha256"],
+        "tokenizer": files[TOKENIZER_FILE]["sha256"],
+        "taxonomy": taxonomy.sha256,
+        "include_alt": include_alt,
+        "precision": encoder.info.precision,
+        "spec": {k: v for k, v in asdict(spec).items() if k != "threads"},
+    })[:32]
 
 
 @dataclass(frozen=True)
@@ -41,49 +71,88 @@ class LabelIndex:
         cls,
         encoder: Encoder,
         taxonomy: Taxonomy,
-        index_dir: str | Path | None = None,
+        *,
         include_alt: bool = True,
         spec: IndexSpec = IndexSpec(),
+        index_dir: str | Path | None = None,
+        strict: bool = False,
         rebuild: bool = False,
-        progress: bool = True,
+        progress: bool | None = None,
     ) -> LabelIndex:
-        """Load the cached index for (bundle, taxonomy), building it when absent (or when `rebuild`)."""
-        directory = Path(index_dir) if index_dir is not None else default_index_dir()
-        directory = directory / Path(encoder.info.bundle).resolve().name
-        name = f"{taxonomy.name}.{'all' if include_alt else 'preferred'}.{encoder.info.precision}.{spec.mode}"
-        meta = {
-            "bundle": encoder.manifest.digest(),
-            "taxonomy": taxonomy.sha256,
-            "include_alt": include_alt,
-            "precision": encoder.info.precision,
-        }
+        """Load the cached index for (bundle content, taxonomy), building it when absent. An unreadable or
+        altered cached index is rebuilt (said on stderr) unless `strict`, which raises instead."""
         labels, owners = taxonomy.labels(include_alt=include_alt)
         if not labels:
             raise LabelIndexError(f"taxonomy {taxonomy.name!r} has no labels to index")
-        if not rebuild and (directory / f"{name}.json").is_file():
-            index = VectorIndex.load(directory, name, expect_meta=meta, threads=spec.threads)
-            norms = _load_norms(directory, name, len(labels))
-        else:
-            vectors = encoder.encode(labels, batch_size=128)
-            norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
-            index = VectorIndex.build(vectors, spec, meta=meta, progress=progress)
-            directory.mkdir(parents=True, exist_ok=True)
-            index.save(directory, name)
-            np.save(directory / f"{name}.norms.npy", norms, allow_pickle=False)
+        root = Path(index_dir) if index_dir is not None else default_index_dir()
+        key = index_key(encoder, taxonomy, include_alt=include_alt, spec=spec)
+        folder = root / key
+        loaded = None
+        if folder.is_dir() and not rebuild:
+            try:
+                loaded = _load(folder, len(labels), spec.threads)
+            except LabelIndexError as exc:
+                if strict:
+                    raise
+                print(f"workvec: rebuilding the {taxonomy.name} label index ({exc})", file=sys.stderr)
+        if loaded is None:
+            if progress is None:
+                progress = sys.stderr.isatty()
+            if progress:
+                print(f"workvec: building the {taxonomy.name} label index ({len(labels)} labels, once) in {folder}",
+                      file=sys.stderr)
+            loaded = _build(encoder, labels, spec, folder, progress,
+                            about={"taxonomy": taxonomy.name, "labels": len(labels), "include_alt": include_alt,
+                                   "bundle": str(Path(encoder.info.bundle).resolve()),
+                                   "precision": encoder.info.precision})
+        index, norms = loaded
         return cls(taxonomy, tuple(labels), np.asarray(owners, dtype=np.int64), norms, index)
 
-    def search(self, vectors: np.ndarray, k: int, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, vectors: np.ndarray, k: int, *, ef: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-`k` label rows and cosine scores per query vector; `ef`: HNSW search depth (default: the index's)."""
         return self.index.query(vectors, k, ef=ef)
 
 
-def _load_norms(directory: Path, name: str, count: int) -> np.ndarray:
-    path = directory / f"{name}.norms.npy"
+def _load(folder: Path, count: int, threads: int) -> tuple[VectorIndex, np.ndarray]:
+    index = VectorIndex.load(folder, NAME, threads=threads)
+    path = folder / f"{NAME}.norms.npy"
     try:
         norms = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise LabelIndexError(f"{path} is missing or unreadable ({exc}); rebuild the index (--rebuild-index)") from exc
-    if norms.shape != (count,):
-        raise LabelIndexError(f"{path} holds {norms.shape} norms for {count} labels; rebuild the index (--rebuild-index)")
-    return norms.astype(np.float32)
+        raise LabelIndexError(f"{path} is missing or unreadable ({exc})") from exc
+    if norms.shape != (count,) or index.count != count:
+        raise LabelIndexError(f"{folder} holds {index.count} vectors / {norms.shape[0]} norms for {count} labels")
+    return index, norms.astype(np.float32)
 
+
+def _encode(encoder: Encoder, labels: list[str], progress: bool, chunk: int = 1024) -> np.ndarray:
+    """All label vectors, with a tqdm bar on stderr when `progress`."""
+    if not progress:
+        return encoder.encode(labels, batch_size=128)
+    from tqdm import tqdm
+
+    parts = []
+    with tqdm(total=len(labels), unit="label", desc="encode labels", file=sys.stderr) as bar:
+        for start in range(0, len(labels), chunk):
+            parts.append(encoder.encode(labels[start:start + chunk], batch_size=128))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts)
+
+
+def _build(encoder: Encoder, labels: list[str], spec: IndexSpec, folder: Path, progress: bool,
+           about: dict) -> tuple[VectorIndex, np.ndarray]:
+    """Encode, index and save into a scratch folder, then move it into place in one rename."""
+    vectors = _encode(encoder, labels, progress)
+    norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
+    index = VectorIndex.build(vectors, spec, progress=progress)
+    scratch = folder.parent / f".{folder.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        index.save(scratch, NAME)
+        np.save(scratch / f"{NAME}.norms.npy", norms, allow_pickle=False)
+        (scratch / ABOUT).write_text(json.dumps(about, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        os.replace(scratch, folder)
+    except OSError:  # unwritable cache, or another process won the race: the index in memory is still right
+        shutil.rmtree(scratch, ignore_errors=True)
+    return index, norms

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from workvec.errors import BundleError
+from workvec.runtime.hashing import sha256_file, sha256_json
 
 MANIFEST_NAME = "workvec.json"
 FORMAT_VERSION = 1
 KINDS = ("title", "skill")
 MODEL_FILES = {"fp32": "model.onnx", "int8": "model.int8.onnx"}
 TOKENIZER_FILE = "tokenizer.json"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -71,10 +62,19 @@ class Manifest:
         path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         return path
 
-    def digest(self) -> str:
-        """A stable hash of this manifest: what an index built with the bundle records."""
-        text = json.dumps(self.to_json(), sort_keys=True)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def identity(self) -> str:
+        """What the bundle computes, as a hash: its files' sha256 and the settings that shape its outputs.
+        Timings, absolute paths and the parity report are left out, so a byte-identical re-export keeps it."""
+        return sha256_json({
+            "kind": self.kind, "branch": self.branch, "outputs": self.outputs, "max_seq_length": self.max_seq_length,
+            "pooling": self.pooling, "normalize": self.normalize, "pad_id": self.pad_id,
+            "format_version": self.format_version, "files": {k: v["sha256"] for k, v in sorted(self.files.items())},
+        })
+
+    @classmethod
+    def open(cls, bundle: str | Path) -> Manifest:
+        """Parse `BUNDLE/workvec.json` (see `read_manifest`)."""
+        return read_manifest(bundle)
 
 
 def read_manifest(directory: str | Path) -> Manifest:

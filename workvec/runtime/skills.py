@@ -2,41 +2,66 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from itertools import islice
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from workvec.errors import InputError
 from workvec.runtime.contextmatch import attention, match_scores, max_cosines
-from workvec.runtime.encoder import Encoder
+from workvec.runtime.encoder import Encoder, Precision, Providers, TokenEncoding
+from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.evidence import Evidence, evidence
 from workvec.runtime.labels import LabelIndex
-from workvec.runtime.sentences import iter_sentences
+from workvec.runtime.sentences import Span, split_sentences
+from workvec.runtime.tokenizer import check_texts
 
 # F1-best on the HOUSE+TECH validation splits (135 sentences, top-5) with all-MiniLM-L6-v2 int8:
 # P 0.211 / R 0.304 / F1 0.249 at 0.60 vs F1 0.225 at 0.50 and 0.208 at 0.65
 # (benchmarks/calibrate_threshold.py). Other models want their own calibration.
 DEFAULT_THRESHOLD = 0.60
+DEFAULT_TAXONOMY = "esco-skills"
 SENTENCES_PER_CHUNK = 64  # bounded memory for long ads
 BOUND_SLACK = 1e-4  # float32 rounding between the cosine bound and the exact score
 
 
 @dataclass(frozen=True)
 class SkillMatch:
-    """A skill found in an ad, with the sentence and words that support it."""
+    """A skill found in a text: its best sentence (`text[sentence_start:sentence_end]`) and the words that
+    support it (`Evidence` offsets index the text given to `extract`)."""
 
     id: str
     label: str
     score: float
     sentence: str
+    sentence_start: int
+    sentence_end: int
     evidence: tuple[Evidence, ...]
 
     def to_json(self) -> dict:
         """JSON-ready dict."""
         return {"id": self.id, "label": self.label, "score": self.score, "sentence": self.sentence,
+                "sentence_start": self.sentence_start, "sentence_end": self.sentence_end,
                 "evidence": [e.to_json() for e in self.evidence]}
+
+    def shifted(self, start: int) -> SkillMatch:
+        """The same match for a sentence found at `start` of a longer text."""
+        return replace(self, sentence_start=self.sentence_start + start, sentence_end=self.sentence_end + start,
+                       evidence=tuple(replace(e, start=e.start + start, end=e.end + start) for e in self.evidence))
+
+
+def merge_sentences(spans: Sequence[Span], per_sentence: Sequence[Sequence[SkillMatch]]) -> list[SkillMatch]:
+    """One text's matches from its sentences' (`extract_sentences` on `[s.text for s in spans]`): offsets moved
+    into the text, the best sentence kept per skill (the first on ties), best first."""
+    if len(spans) != len(per_sentence):
+        raise InputError(f"{len(spans)} spans but {len(per_sentence)} sentence results; pass one result per span")
+    best: dict[str, SkillMatch] = {}
+    for span, matches in zip(spans, per_sentence):
+        for match in matches:
+            if match.id not in best or match.score > best[match.id].score:
+                best[match.id] = match.shifted(span.start)
+    return sorted(best.values(), key=lambda m: -m.score)
 
 
 @dataclass(frozen=True)
@@ -44,7 +69,7 @@ class ExtractSettings:
     """Candidate generation and selection knobs."""
 
     threshold: float = DEFAULT_THRESHOLD
-    top_k: int = 5
+    k: int = 5  # at most this many skills per sentence
     # Candidates: the token_k nearest labels of each token plus the sentence_k nearest of the mean token,
     # searched with HNSW at `ef`. Share of HOUSE / TECH validation sentences whose exact top-10 survives
     # (all-MiniLM-L6-v2 int8): token_k=8, ef=128: 93.5% / 91.1%; 16, 128: 98.7% / 99.0%; 24, 128:
@@ -59,11 +84,12 @@ class ExtractSettings:
     exact: bool | None = None
 
     def __post_init__(self) -> None:
-        if not 0 <= self.threshold <= 1:
+        if not isinstance(self.threshold, (int, float)) or not 0 <= self.threshold <= 1:
             raise InputError(f"threshold must be within [0, 1] (got {self.threshold}); ConTeXT-match scores are cosines")
-        for name in ("top_k", "token_k", "sentence_k", "ef"):
-            if getattr(self, name) <= 0:
-                raise InputError(f"{name} must be a positive integer (got {getattr(self, name)})")
+        for name in ("k", "token_k", "sentence_k", "ef"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise InputError(f"{name} must be a positive integer (got {value!r})")
 
 
 class SkillExtractor:
@@ -83,16 +109,55 @@ class SkillExtractor:
         rows = np.arange(len(self.labels.labels)) if self.exact else self._hnsw_candidates(tokens)
         return rows, self._scores(tokens, rows)
 
+    @classmethod
+    def open(
+        cls,
+        bundle: str | os.PathLike | None = None,
+        *,
+        taxonomy: TaxonomyLike = DEFAULT_TAXONOMY,
+        threshold: float = DEFAULT_THRESHOLD,
+        k: int = ExtractSettings.k,
+        exact: bool | None = None,
+        precision: Precision = "auto",
+        providers: Providers = "auto",
+        threads: int | None = None,
+        index_dir: str | os.PathLike | None = None,
+        strict: bool = False,
+        progress: bool | None = None,
+    ) -> SkillExtractor:
+        """An extractor over `taxonomy` (embedded name, file path or Taxonomy; preferred labels) with the skill
+        `bundle` (default: the default skill bundle); its label index is cached by content and built or rebuilt
+        when needed (`strict=True` raises on a broken cached index instead)."""
+        settings = ExtractSettings(threshold=threshold, k=k, exact=exact)
+        encoder, labels = open_parts(bundle, kind="skill", taxonomy=taxonomy, include_alt=False, precision=precision,
+                                     providers=providers, threads=threads, index_dir=index_dir, strict=strict,
+                                     progress=progress)
+        return cls(encoder, labels, settings)
+
     def extract(self, text: str) -> list[SkillMatch]:
-        """Skills in `text`, best score per skill over the whole ad, best first."""
+        """Skills in `text`, best score per skill over the whole text, best first."""
         if not isinstance(text, str):
             raise TypeError(f"text must be str, not {type(text).__name__}")
-        best: dict[int, SkillMatch] = {}
-        for chunk in _chunks(span.text for span in iter_sentences(text)):
-            for match, owner in self._extract_chunk(chunk):
-                if owner not in best or match.score > best[owner].score:
-                    best[owner] = match
-        return sorted(best.values(), key=lambda m: -m.score)
+        return self.extract_batch([text])[0]
+
+    def extract_batch(self, texts: Sequence[str]) -> list[list[SkillMatch]]:
+        """`extract` for each text; the sentences of all texts are encoded together."""
+        items = check_texts(texts)
+        spans = [split_sentences(text) for text in items]
+        flat = self.extract_sentences([span.text for text_spans in spans for span in text_spans])
+        out, start = [], 0
+        for text_spans in spans:
+            out.append(merge_sentences(text_spans, flat[start:start + len(text_spans)]))
+            start += len(text_spans)
+        return out
+
+    def extract_sentences(self, sentences: Sequence[str]) -> list[list[SkillMatch]]:
+        """Per sentence, its skills above the threshold (at most `k`), best first, offsets within the sentence."""
+        items = check_texts(sentences)
+        out: list[list[SkillMatch]] = []
+        for start in range(0, len(items), SENTENCES_PER_CHUNK):
+            out.extend(self._extract_chunk(items[start:start + SENTENCES_PER_CHUNK]))
+        return out
 
     def _hnsw_candidates(self, tokens: np.ndarray) -> np.ndarray:
         """Union of the HNSW neighbours of every token and of the mean token."""
@@ -117,26 +182,25 @@ class SkillExtractor:
         bound = max_cosines(token_list, self.labels.index.vectors())
         return [np.flatnonzero(row >= self.settings.threshold - BOUND_SLACK) for row in bound]
 
-    def _extract_chunk(self, sentences: list[str]) -> Iterator[tuple[SkillMatch, int]]:
-        token_list = self.encoder.encode_tokens(sentences)
-        offsets = self.encoder.token_offsets(sentences)
-        for sentence, tokens, offs, rows in zip(sentences, token_list, offsets, self._candidate_rows(token_list)):
-            scores = self._scores(tokens, rows)
-            seen: set[int] = set()
-            for i in np.argsort(-scores, kind="stable"):
-                if scores[i] < self.settings.threshold or len(seen) >= self.settings.top_k:
-                    break
-                owner = int(self.labels.owners[rows[i]])
-                if owner in seen:
-                    continue
-                seen.add(owner)
-                concept = self.labels.taxonomy.concepts[owner]
-                alpha = attention(tokens, self.labels.raw_vectors(rows[i:i + 1])[0])
-                yield SkillMatch(concept.id, concept.label, round(float(scores[i]), 6), sentence,
-                                 evidence(sentence, alpha, offs)), owner
+    def _extract_chunk(self, sentences: list[str]) -> list[list[SkillMatch]]:
+        encoded = self.encoder.encode_tokens(sentences)
+        token_list = [e.vectors for e in encoded]
+        return [self._sentence_matches(sentence, e, rows)
+                for sentence, e, rows in zip(sentences, encoded, self._candidate_rows(token_list))]
 
-
-def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
-    iterator = iter(items)
-    while chunk := list(islice(iterator, SENTENCES_PER_CHUNK)):
-        yield chunk
+    def _sentence_matches(self, sentence: str, encoded: TokenEncoding, rows: np.ndarray) -> list[SkillMatch]:
+        scores = self._scores(encoded.vectors, rows)
+        found: list[SkillMatch] = []
+        seen: set[int] = set()
+        for i in np.argsort(-scores, kind="stable"):
+            if scores[i] < self.settings.threshold or len(seen) >= self.settings.k:
+                break
+            owner = int(self.labels.owners[rows[i]])
+            if owner in seen:
+                continue
+            seen.add(owner)
+            concept = self.labels.taxonomy.concepts[owner]
+            alpha = attention(encoded.vectors, self.labels.raw_vectors(rows[i:i + 1])[0])
+            found.append(SkillMatch(concept.id, concept.label, round(float(scores[i]), 6), sentence, 0, len(sentence),
+                                    evidence(sentence, alpha, encoded.offsets)))
+        return found

@@ -50,6 +50,11 @@ class Taxonomy:
             object.__setattr__(self, "_sha256", hashlib.sha256(("v2\x1e" + payload).encode("utf-8")).hexdigest())
         return self._sha256
 
+    @classmethod
+    def open(cls, source: str | os.PathLike[str], *, kind: str | None = None) -> Taxonomy:
+        """An embedded taxonomy by name (see `EMBEDDED`) or a taxonomy file (see `load_taxonomy`)."""
+        return load_taxonomy(source, kind)
+
     def labels(self, include_alt: bool = True) -> tuple[list[str], list[int]]:
         """All label strings (preferred first per concept, then alternatives, deduplicated
         case-insensitively within a concept) and, parallel to it, the index of the owning concept."""

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from workvec.errors import InputError
-from workvec.runtime.encoder import Encoder
+from workvec.runtime.encoder import Encoder, Precision, Providers
+from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.tokenizer import check_texts
 
+DEFAULT_TAXONOMY = "onet"
 LABELS_PER_CONCEPT = 4  # labels fetched per wanted concept before de-duplicating to concepts
 
 
@@ -38,9 +41,30 @@ class TitleNormalizer:
         self.encoder = encoder
         self.labels = labels
 
-    def normalize(self, titles: Sequence[str], k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
+    @classmethod
+    def open(
+        cls,
+        bundle: str | os.PathLike | None = None,
+        *,
+        taxonomy: TaxonomyLike = DEFAULT_TAXONOMY,
+        precision: Precision = "auto",
+        providers: Providers = "auto",
+        threads: int | None = None,
+        index_dir: str | os.PathLike | None = None,
+        strict: bool = False,
+        progress: bool | None = None,
+    ) -> TitleNormalizer:
+        """A normalizer over `taxonomy` (embedded name, file path or Taxonomy) with the title `bundle` (default:
+        the default title bundle). Its label index (preferred + alternative labels) is cached by content and
+        built or rebuilt when needed (`strict=True` raises on a broken cached index instead)."""
+        encoder, labels = open_parts(bundle, kind="title", taxonomy=taxonomy, include_alt=True, precision=precision,
+                                     providers=providers, threads=threads, index_dir=index_dir, strict=strict,
+                                     progress=progress)
+        return cls(encoder, labels)
+
+    def normalize(self, titles: Sequence[str], *, k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
         """Per title, up to `k` concepts, best first. Blank titles get an empty list."""
-        if not isinstance(k, int) or k <= 0:
+        if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise InputError(f"k must be a positive integer (got {k!r})")
         items = check_texts(titles)
         keep = [i for i, t in enumerate(items) if t.strip()]

@@ -1,4 +1,8 @@
-"""Tokenizer loading and length-sorted, per-batch padding (the one place that does it)."""
+"""Tokenizer loading and length-sorted, per-batch padding (the one place that does it).
+
+A loaded tokenizer is never mutated afterwards (truncation is fixed at load time), so one `Encoder` can be
+called from several threads; whether a text was truncated is read from its encoding's overflow.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from workvec.errors import BundleError
 
@@ -20,6 +24,12 @@ class Batch:
     input_ids: np.ndarray
     attention_mask: np.ndarray
     lengths: np.ndarray
+
+    def feeds(self, inputs: Sequence[str]) -> dict[str, np.ndarray]:
+        """The graph inputs it declares (`token_type_ids` only when the graph has it, as zeros)."""
+        feeds = {"input_ids": self.input_ids, "attention_mask": self.attention_mask,
+                 "token_type_ids": np.zeros_like(self.input_ids)}
+        return {name: feeds[name] for name in inputs if name in feeds}
 
 
 def load_tokenizer(path: Path, max_length: int) -> Tokenizer:
@@ -70,9 +80,18 @@ def plan_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return batches
 
 
-def iter_batches(tokenizer: Tokenizer, texts: list[str], batch_size: int, pad_id: int) -> Iterator[Batch]:
-    """Tokenize, then yield length-grouped padded batches (padding only up to each batch's longest text)."""
-    encodings = tokenizer.encode_batch(texts, add_special_tokens=True)
+def tokenize(tokenizer: Tokenizer, texts: list[str]) -> list[Encoding]:
+    """Encode `texts` once (special tokens added, truncated at the length fixed at load time)."""
+    return tokenizer.encode_batch(texts, add_special_tokens=True)
+
+
+def is_truncated(encoding: Encoding) -> bool:
+    """True when the text had more tokens than the tokenizer's truncation length."""
+    return bool(encoding.overflowing)
+
+
+def iter_batches(encodings: list[Encoding], batch_size: int, pad_id: int) -> Iterator[Batch]:
+    """Length-grouped padded batches of `encodings` (padding only up to each batch's longest text)."""
     lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
     for idx in plan_batches(lengths, batch_size):
         width = int(lengths[idx[0]])
@@ -83,12 +102,3 @@ def iter_batches(tokenizer: Tokenizer, texts: list[str], batch_size: int, pad_id
             ids[row, :n] = encodings[i].ids
             mask[row, :n] = 1
         yield Batch(order=idx, input_ids=ids, attention_mask=mask, lengths=lengths[idx])
-
-
-def count_truncated(tokenizer: Tokenizer, texts: list[str], max_length: int) -> int:
-    """How many texts exceed `max_length` tokens (and are therefore truncated)."""
-    tokenizer.no_truncation()
-    try:
-        return sum(len(e.ids) > max_length for e in tokenizer.encode_batch(texts))
-    finally:
-        tokenizer.enable_truncation(max_length=max_length)

@@ -9,16 +9,14 @@ Never pickle.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from workvec.errors import InputError, LabelIndexError
+from workvec.errors import InputError
 
 AUTO_EXACT_BELOW = 20_000  # "auto" mode: exact search below this many rows, HNSW above
 FORMAT = 1
@@ -60,15 +58,7 @@ def _normalize(x: np.ndarray, what: str) -> np.ndarray:
     return x
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _file_names(name: str, mode: str) -> list[str]:
+def file_names(name: str, mode: str) -> list[str]:
     """Files of a saved index: the vectors always (fast reload, exact re-scoring), the graph in HNSW mode."""
     return [f"{name}.npy", f"{name}.hnsw"] if mode == "hnsw" else [f"{name}.npy"]
 
@@ -253,82 +243,17 @@ class VectorIndex:
     # -------------------------------------------------------------- save/load
     def save(self, directory: Path, name: str) -> None:
         """Write ``name.npy`` (the vectors), ``name.hnsw`` in HNSW mode, then the ``name.json`` sidecar."""
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
+        from workvec.runtime.index_files import save
+
         with self._lock:
-            names = _file_names(name, self.mode)
-            for fname in names:
-                tmp = directory / (fname + ".tmp")
-                if fname.endswith(".hnsw"):
-                    self._hnsw.save_index(str(tmp))
-                else:
-                    with open(tmp, "wb") as f:
-                        np.save(f, self._vectors, allow_pickle=False)
-                os.replace(tmp, directory / fname)
-            s = self._spec
-            side = {"format": FORMAT, "mode": self.mode, "dim": self.dim, "count": self.count,
-                    "space": "ip", "M": s.M, "ef_construction": s.ef_construction, "ef": s.ef,
-                    "meta": self._meta, "sha256": {f: _sha256(directory / f) for f in names}}
-            tmp = directory / f"{name}.json.tmp"
-            tmp.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            os.replace(tmp, directory / f"{name}.json")
+            save(self, Path(directory), name)
 
     @classmethod
-    def load(cls, directory: Path, name: str, expect_meta: dict | None = None,
-             threads: int = 1) -> "VectorIndex":
+    def load(cls, directory: Path, name: str, expect_meta: dict | None = None, threads: int = 1) -> "VectorIndex":
         """Load and verify an index; LabelIndexError if missing, altered or built for other inputs."""
-        directory = Path(directory)
-        hint = "build it with VectorIndex.build(vectors, spec, meta).save(directory, name)"
-        if not directory.is_dir():
-            raise LabelIndexError(f"label index directory {directory} does not exist; {hint}")
-        side_path = directory / f"{name}.json"
-        if not side_path.is_file():
-            raise LabelIndexError(f"label index sidecar {side_path} is missing; {hint}")
-        try:
-            side = json.loads(side_path.read_text(encoding="utf-8"))
-            mode, dim, count = side["mode"], int(side["dim"]), int(side["count"])
-            spec = IndexSpec(mode, int(side["M"]), int(side["ef_construction"]), int(side["ef"]),
-                             threads)
-            saved_meta, hashes = side["meta"], dict(side["sha256"])
-            ok = side["format"] == FORMAT and side["space"] == "ip" and mode != "auto"
-        except (ValueError, KeyError, TypeError, InputError, UnicodeDecodeError) as e:
-            raise LabelIndexError(f"label index sidecar {side_path} is corrupt ({e}); "
-                                  f"delete {directory} and rebuild the index") from e
-        if not ok or not isinstance(saved_meta, dict):
-            raise LabelIndexError(f"label index sidecar {side_path} has an unsupported format "
-                                  f"(format={side.get('format')!r}, space={side.get('space')!r}); "
-                                  f"delete {directory} and rebuild the index")
-        for key, want in cls._check_meta(expect_meta).items():
-            if saved_meta.get(key, "<absent>") != want:
-                raise LabelIndexError(
-                    f"label index {directory / name} is stale: meta[{key!r}] is "
-                    f"{saved_meta.get(key, '<absent>')!r} in the index but {want!r} expected; "
-                    f"rebuild the index (CLI: --rebuild-index; Python: rebuild=True; or delete {directory})")
-        for fname in _file_names(name, mode):
-            path = directory / fname
-            if fname not in hashes:
-                raise LabelIndexError(f"label index sidecar {side_path} lists no sha256 for {fname}; rebuild it")
-            if not path.is_file():
-                raise LabelIndexError(f"label index file {path} is missing; delete {directory} and rebuild it")
-            if _sha256(path) != hashes[fname]:
-                raise LabelIndexError(f"label index file {path} was altered or truncated (sha256 mismatch); "
-                                      f"delete {directory} and rebuild the index")
-        path = directory / f"{name}.npy"
-        try:
-            vecs, hnsw = np.load(path, allow_pickle=False), None
-            if vecs.shape != (count, dim) or vecs.dtype != np.float32:
-                raise ValueError(f"holds {vecs.dtype} {vecs.shape}, sidecar says float32 {(count, dim)}")
-            if mode == "hnsw":
-                import hnswlib
+        from workvec.runtime.index_files import load
 
-                path = directory / f"{name}.hnsw"
-                hnsw = hnswlib.Index(space="ip", dim=dim)
-                hnsw.load_index(str(path), max_elements=count)
-                if hnsw.get_current_count() != count:
-                    raise ValueError(f"holds {hnsw.get_current_count()} items, sidecar says {count}")
-                hnsw.set_ef(spec.ef)  # hnswlib does not persist ef
-                hnsw.set_num_threads(threads)
-        except (ValueError, RuntimeError, OSError) as e:
-            raise LabelIndexError(f"label index file {path} is unreadable ({e}); "
-                                  f"delete {directory} and rebuild the index") from e
-        return cls(vecs, spec, saved_meta, hnsw)
+        return load(Path(directory), name, cls._check_meta(expect_meta), threads)
+
+    def _hnsw_graph(self) -> object | None:
+        return self._hnsw

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from workvec.serve import _compat
+import workvec
+from workvec.runtime.skills import ExtractSettings, SkillExtractor
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["Engine", "UnknownModel"]
@@ -56,8 +57,8 @@ class Engine:
 
     def _open(self, kind: str, bundle: str | None, taxonomy: str) -> _Side:
         s = self.settings
-        matcher = _compat.open_matcher(kind, bundle, taxonomy=taxonomy, precision=s.precision, threads=s.threads,
-                                       index_dir=s.index_dir)
+        opener = workvec.TitleNormalizer.open if kind == "title" else workvec.SkillExtractor.open
+        matcher = opener(bundle, taxonomy=taxonomy, precision=s.precision, threads=s.threads, index_dir=s.index_dir)
         return _Side(kind, matcher, matcher.encoder, matcher.labels.taxonomy)
 
     # -- lookups ---------------------------------------------------------------------------------------
@@ -85,11 +86,11 @@ class Engine:
     # -- token counts (on the event loop: tokenization only) -------------------------------------------
     def count_tokens(self, kind: str, texts: Sequence[str]) -> list[int]:
         """Tokens per text under `kind`'s tokenizer, after truncation."""
-        return [int(n) for n in _compat.count_tokens(self.sides[kind].encoder, texts)]
+        return [int(n) for n in self.sides[kind].encoder.count_tokens(texts)]
 
     def sentences(self, text: str) -> list:
         """The sentence spans extraction scores."""
-        return _compat.split_sentences(text)
+        return workvec.split_sentences(text)
 
     # -- batch operations (on the inference thread) ----------------------------------------------------
     def run(self, key: Hashable, texts: list) -> Sequence:
@@ -103,34 +104,35 @@ class Engine:
         if op == "normalize":
             return self.sides["title"].matcher.normalize(texts, k=key[1])
         if op == "extract":
-            return _compat.extract_sentences(self._extractor(key[1], key[2]), texts)
+            return self._extractor(key[1], key[2]).extract_sentences(texts)
         raise ValueError(f"unknown operation {op!r}")
 
     def _extractor(self, threshold: float, k: int):
         if (threshold, k) not in self._extractors:
-            self._extractors[(threshold, k)] = _compat.with_settings(self.sides["skill"].matcher, threshold, k)
+            base = self.sides["skill"].matcher
+            settings = ExtractSettings(threshold=threshold, k=k, exact=base.settings.exact)
+            self._extractors[(threshold, k)] = SkillExtractor(base.encoder, base.labels, settings)
         return self._extractors[(threshold, k)]
 
     def default_threshold(self) -> float:
         """The skill side's threshold when a request names none."""
-        return _compat.threshold_of(self.sides["skill"].matcher)
+        return self.sides["skill"].matcher.settings.threshold
 
     def merge(self, spans: list, per_sentence: list) -> list:
         """One ad's matches from its sentences' (what extract returns for the whole ad)."""
-        return _compat.merge_sentences(spans, per_sentence)
+        return workvec.merge_sentences(spans, per_sentence)
 
     # -- /info ----------------------------------------------------------------------------------------
     def info(self) -> dict:
         """Bundles, parity, versions and taxonomy hashes."""
         import onnxruntime
-        import workvec
 
         sides = {}
         for kind, side in self.sides.items():
             enc, manifest = side.encoder, side.encoder.manifest
             sides[kind] = {
                 "model": side.names()[1],
-                "bundle_digest": manifest.digest() if hasattr(manifest, "digest") else None,
+                "bundle_identity": manifest.identity(),
                 "precision": enc.info.precision,
                 "dim": enc.info.dim,
                 "max_seq_length": enc.info.max_seq_length,

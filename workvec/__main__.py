@@ -1,0 +1,7 @@
+"""`python -m workvec`: the same as the `workvec` command."""
+
+import sys
+
+from workvec.cli import main
+
+sys.exit(main())

@@ -1,0 +1,42 @@
+"""What `TitleNormalizer.open` and `SkillExtractor.open` share: bundle, encoder, taxonomy and label index."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from workvec.errors import InputError
+from workvec.runtime.encoder import Encoder, Precision, Providers
+from workvec.runtime.labels import LabelIndex
+from workvec.runtime.taxonomy import Taxonomy, load_taxonomy
+from workvec.runtime.vector_index import IndexSpec
+
+TaxonomyLike = str | os.PathLike | Taxonomy
+
+
+def open_parts(
+    bundle: str | os.PathLike | None,
+    *,
+    kind: str,
+    taxonomy: TaxonomyLike,
+    include_alt: bool,
+    precision: Precision,
+    providers: Providers,
+    threads: int | None,
+    index_dir: str | os.PathLike | None,
+    strict: bool,
+    progress: bool | None,
+) -> tuple[Encoder, LabelIndex]:
+    """Open the bundle (the default one of `kind` when None), the taxonomy and its cached label index."""
+    from workvec.defaults import ensure_default_bundle
+
+    path = ensure_default_bundle(kind, progress=progress) if bundle is None else Path(bundle)
+    encoder = Encoder.open(path, precision=precision, providers=providers, threads=threads)
+    if encoder.manifest.kind != kind:
+        raise InputError(f"{path} is a {encoder.manifest.kind} bundle; this needs a {kind} bundle"
+                         f" (workvec export MODEL --kind {kind} --out DIR)")
+    tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
+    spec = IndexSpec(threads=threads or 1)
+    index = LabelIndex.open(encoder, tax, include_alt=include_alt, spec=spec, index_dir=index_dir, strict=strict,
+                            progress=progress)
+    return encoder, index
