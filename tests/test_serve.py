@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import signal
 import threading
 import time
@@ -16,7 +15,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from serve_support import ADS, KEY, QUERIES, bundles, running, serve_args  # noqa: E402
+from serve_support import ADS, KEY, QUERIES, running, serve_args
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +226,7 @@ def test_bad_bundle_is_one_line_error(tmp_path):
     from serve_support import REPO
 
     done = subprocess.run([sys.executable, "-m", "workvec.cli", "serve", "--title-bundle", str(tmp_path / "none"),
-                           "--no-skills", "--port", "0"], capture_output=True, text=True, timeout=60,
+                           "--no-skills", "--port", "0"], capture_output=True, text=True, timeout=60, check=False,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
     assert "workvec: error:" in done.stderr and "Traceback" not in done.stderr

@@ -28,7 +28,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from _common import machine_info, percentile, write_json, write_text  # noqa: E402
+from _common import machine_info, percentile, write_json, write_text
 
 LEVELS = (1, 8, 32, 64)
 
@@ -216,11 +216,11 @@ def report(results: dict) -> str:
             lines.append(f"| {name} | {r['concurrency']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p95_ms']} |"
                          f" {r['p99_ms']} | {r['errors']} | {r['rss_mib']} |")
     o = results["overload"]
-    lines += ["", f"Overload: {o['during']['rate']:.0f} req/s offered (2x the {o['sustainable_rps']} req/s sustained)"
+    lines += ["", (f"Overload: {o['during']['rate']:.0f} req/s offered (2x the {o['sustainable_rps']} req/s sustained)"
               f" for {o['during']['seconds']:.0f} s: codes {o['during']['codes']}, p99 {o['during']['p99_ms']} ms,"
               f" peak RSS {o['during']['rss_mib']} MiB; server alive after: {o['alive']}; then 5 s at"
               f" concurrency 8: {o['after']['throughput_rps']} req/s, p99 {o['after']['p99_ms']} ms, codes"
-              f" {o['after']['codes']}."]
+              f" {o['after']['codes']}.")]
     return "\n".join(lines) + "\n"
 
 

@@ -22,8 +22,14 @@ from workvec.serve.batcher import Batcher, DeadlineExceeded, QueueFull
 from workvec.serve.engine import Engine, UnknownModel
 from workvec.serve.guard import Guard, error_body
 from workvec.serve.metrics import CONTENT_TYPE_LATEST, Metrics
-from workvec.serve.schemas import (EmbeddingsRequest, EmbeddingsResponse, ExtractRequest, ExtractResponse,
-                                   NormalizeRequest, NormalizeResponse)
+from workvec.serve.schemas import (
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ExtractRequest,
+    ExtractResponse,
+    NormalizeRequest,
+    NormalizeResponse,
+)
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["ServeError", "create_app"]

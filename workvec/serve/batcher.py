@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Batcher", "BatchStats", "DeadlineExceeded", "QueueFull"]
+__all__ = ["BatchStats", "Batcher", "DeadlineExceeded", "QueueFull"]
 
 
 class QueueFull(Exception):
@@ -207,7 +207,7 @@ class Batcher:
         try:
             op = key[0] if self.exact_lengths else key
             results = await asyncio.get_running_loop().run_in_executor(self._executor, self._run, op, texts)
-        except Exception as exc:  # hand the failure to every request in the batch
+        except Exception as exc:  # noqa: BLE001 - any failure goes to every request in the batch, not the loop
             for item in batch:
                 if not item.request.future.done():
                     item.request.future.set_exception(exc)

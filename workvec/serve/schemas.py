@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,7 +52,7 @@ class EmbeddingsRequest(BaseModel):
     """OpenAI's embeddings request (fields other clients send, such as `user`, are accepted and ignored)."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
-    input: Union[str, list[str]]
+    input: str | list[str]
     model: str | None = Field(None, description="a loaded bundle: 'title', 'skill' or its folder name")
     encoding_format: Literal["float", "base64"] = "float"
 
@@ -60,7 +60,7 @@ class EmbeddingsRequest(BaseModel):
 class Embedding(BaseModel):
     object: Literal["embedding"] = "embedding"
     index: int
-    embedding: Union[list[float], str]
+    embedding: list[float] | str
 
 
 class Usage(BaseModel):
