@@ -91,10 +91,10 @@ def serve_args(tmp: Path, *extra: str, skills: bool = True) -> list[str]:
 
 @contextlib.contextmanager
 def running(args: list[str], tmp: Path, *, key: bool = True, ready_s: float = 120.0) -> Iterator[Server]:
-    """Start `python -m workvec.cli serve ARGS` on a free port; wait for /ready; SIGTERM it afterwards."""
+    """Start `python -m workvec serve ARGS` on a free port; wait for /ready; SIGTERM it afterwards."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), KEY_ENV: KEY}
-    cmd = [sys.executable, "-m", "workvec.cli", "serve", *args, "--port", str(port)]
+    cmd = [sys.executable, "-m", "workvec", "serve", *args, "--port", str(port)]
     if key:
         cmd += ["--api-key-env", KEY_ENV]
     log = tmp / f"serve-{port}.log"

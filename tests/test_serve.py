@@ -225,7 +225,7 @@ def test_bad_bundle_is_one_line_error(tmp_path):
 
     from serve_support import REPO
 
-    done = subprocess.run([sys.executable, "-m", "workvec.cli", "serve", "--title-bundle", str(tmp_path / "none"),
+    done = subprocess.run([sys.executable, "-m", "workvec", "serve", "--title-bundle", str(tmp_path / "none"),
                            "--no-skills", "--port", "0"], capture_output=True, text=True, timeout=60, check=False,
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 2

@@ -154,7 +154,7 @@ async def open_loop(url: str, reqs, rate: float, seconds: float, pid: int) -> di
 
 
 def workvec_cmd(args, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "workvec.cli", "serve", "--title-bundle", args.title_bundle, "--skill-bundle",
+    return [sys.executable, "-m", "workvec", "serve", "--title-bundle", args.title_bundle, "--skill-bundle",
             args.skill_bundle, "--port", str(port), "--log-level", "warning", *extra]
 
 
