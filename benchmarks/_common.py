@@ -20,7 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 CACHE = ROOT / ".bench-cache"  # git-ignored: models, bundles and exports the benchmarks build
-SHARED = Path(os.environ.get("WORKVEC_SHARED", ROOT.parent / "shared"))
+# The shared data folder: $WORKVEC_SHARED, else <repo>/../shared/data (tests/conftest.py resolves it the same way).
+SHARED_DATA = Path(os.environ.get("WORKVEC_SHARED") or ROOT.parent / "shared" / "data").expanduser()
+SHARED = SHARED_DATA.parent  # shared/ itself (tools/ lives next to data/)
 # CPU features that decide which int8 kernels onnxruntime and torch can use.
 FLAGS_OF_INTEREST = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from _common import markdown_table
 
-TARGETS = {"vs_torch": 3.0, "vs_onnx": 1.5, "p50_ms": {"minilm": 1.0, "mpnet": 5.0}}
+TARGETS = {"vs_torch": 3.0, "vs_onnx": 1.5, "vs_per_tensor": 1.0, "p50_ms": {"minilm": 1.0, "mpnet": 5.0}}
 
 
 def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -16,7 +16,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (model, variant, threads), mine in at.items():
         if variant != "workvec-int8":
             continue
-        for other, name in (("st-torch", "vs_torch"), ("st-onnx-int8", "vs_onnx")):
+        for other, name in (("st-torch", "vs_torch"), ("st-onnx-int8", "vs_onnx"),
+                            ("workvec-int8-per-tensor", "vs_per_tensor")):
             ref = at.get((model, other, threads))
             if ref:
                 out.append({"model": model, "threads": threads, "against": other, "target": TARGETS[name],

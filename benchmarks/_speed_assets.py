@@ -13,11 +13,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from _common import CACHE, SHARED, cpu_flags, log
+from _common import CACHE, SHARED, SHARED_DATA, cpu_flags, log
 
 SEED = 2024
-ESCO_OCCUPATIONS = SHARED / "data" / "esco" / "occupations_en.csv"
-SKILLSPAN_JSON = SHARED / "data" / "corpus" / "skillspan" / "json"
+ESCO_OCCUPATIONS = SHARED_DATA / "esco" / "occupations_en.csv"
+SKILLSPAN_JSON = SHARED_DATA / "corpus" / "skillspan" / "json"
 MPNET_TOOL = SHARED / "tools" / "get-mpnet-base.sh"
 HEAD_IN, HEAD_OUT = 768, 1024  # JobBERT-v2's Asym anchor/positive Dense layers
 
@@ -159,6 +159,33 @@ def workvec_bundle(st_dir: Path, name: str, bar: tuple[str, ...] = ()) -> tuple[
         log(f"int8 missed the parity gate; exporting an fp32-only bundle -> {fp32_only} ...")
         export_bundle(ExportRequest(str(st_dir), "title", fp32_only, quantize="none"), log=log)
     return fp32_only, failed.read_text(encoding="utf-8").split("\n", 1)[1].strip()
+
+
+def per_tensor_bundle(bundle: Path) -> Path:
+    """A copy of the workvec title `bundle` whose int8 graph uses the earlier per-tensor dynamic activations
+    (one scale per batch, batch-dependent) with the FFN down-projection of layer 0 in fp32: the int8 that
+    shipped before batch-invariant per-row quantization, for speed comparisons. Built once beside it."""
+    import shutil
+
+    from workvec.export.bundle import FFN_DOWN
+    from workvec.export.quantize import QuantSpec, auto_preset, quantize
+    from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, file_record, read_manifest
+
+    out = bundle.with_name(bundle.name + "-per-tensor")
+    if (out / MANIFEST_NAME).is_file():
+        return out
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(bundle, tmp)
+    spec = QuantSpec(preset=auto_preset(), reduce_range=True, exclude=(FFN_DOWN.format(layers="0"),),
+                     activations="per-tensor")
+    quantize(tmp / MODEL_FILES["fp32"], tmp / MODEL_FILES["int8"], spec)
+    data = read_manifest(tmp).to_json()
+    data["files"][MODEL_FILES["int8"]] = file_record(tmp / MODEL_FILES["int8"])
+    data["quantization"] = spec.to_json()
+    (tmp / MANIFEST_NAME).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.rename(out)
+    return out
 
 
 def _export_code_digest() -> str:

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import SHARED_DATA
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.skills import ExtractSettings, SkillExtractor
 from workvec.runtime.taxonomy import load_taxonomy
 from workvec.runtime.vector_index import IndexSpec
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bench" / "skillspan_esco"
+DATA = SHARED_DATA / "bench" / "skillspan_esco"
 DROP = {"LABEL NOT PRESENT", "UNDERSPECIFIED"}
 
 

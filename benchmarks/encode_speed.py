@@ -26,7 +26,9 @@ import _speed_assets as assets
 from _common import CACHE, RESULTS, log, machine_info, median, run_child, write_json, write_text
 from _encode_report import markdown, notes, ratios, setup_lines, targets
 
-VARIANTS = ("workvec-int8", "workvec-fp32", "st-torch", "st-onnx-int8")
+# workvec-int8: the shipped per-row (batch-invariant) int8; workvec-int8-per-tensor: the earlier per-tensor
+# dynamic int8 (layer-0 FFN down fp32), rebuilt from the same fp32 graph (MiniLM only: MPNet's needs smoothing)
+VARIANTS = ("workvec-int8", "workvec-int8-per-tensor", "workvec-fp32", "st-torch", "st-onnx-int8")
 PACKAGES = ("workvec", "onnxruntime", "torch", "sentence-transformers", "optimum", "optimum-onnx", "tokenizers")
 MEASURES = ("titles_per_s", "sentences_per_s", "p50_ms", "p95_ms", "peak_rss_mib", "import_s", "load_s", "cpu_per_wall")
 WORKER = Path(__file__).resolve().with_name("_encode_worker.py")
@@ -97,8 +99,11 @@ def jobs_for(cfg: Config, model: assets.ModelAssets, workdir: Path) -> list[dict
             "st_onnx_dir": str(model.st_onnx_dir), "st_onnx_file": model.st_onnx_file, "route": manifest.branch,
             "max_seq_length": manifest.max_seq_length, "texts": str(workdir / "texts.json"),
             "title_batch": cfg.title_batch, "sentence_batch": cfg.sentence_batch, "n_latency": cfg.n_latency}
-    variants = [v for v in VARIANTS if not (v == "workvec-int8" and model.int8_missing)]
-    return [{**base, "variant": v, "threads": t} for t in cfg.threads for v in variants]
+    variants = [v for v in VARIANTS if not (v.startswith("workvec-int8") and model.int8_missing)
+                and not (v == "workvec-int8-per-tensor" and model.name != "minilm")]
+    bundles = {v: str(assets.per_tensor_bundle(model.bundle)) for v in variants if v == "workvec-int8-per-tensor"}
+    return [{**base, "variant": v, "threads": t, "bundle": bundles.get(v, base["bundle"])}
+            for t in cfg.threads for v in variants]
 
 
 def interleave(cfg: Config, jobs: list[dict[str, Any]], workdir: Path) -> list[Measure]:

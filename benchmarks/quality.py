@@ -5,6 +5,8 @@
         [--variants reference,fp32_exact,int8_exact,int8_index] [--limit N] [--json OUT] [--fresh]
     python benchmarks/quality.py titles --data FILE --occupations FILE [--model MODEL] [--variants ...]
         [--limit N] [--json OUT] [--fresh]
+    python benchmarks/quality.py extract [--bundle DIR] [--splits validation,test] [--threshold T] [--top-k K]
+        [--no-requirement-filter] [--no-group] [--json OUT]     (quality_extract.py: what `workvec extract` answers)
 
 Variants, all on the same queries:
   reference   sentence-transformers (torch), exact scoring, the model's own head (skills: token embeddings
@@ -18,10 +20,10 @@ Variants, all on the same queries:
               Targets outside the candidates rank after all candidates, in target-list order: a query whose
               gold is missed gets rank #candidates+1.., so its MRR share is a slight over-estimate (at most
               1/(#candidates+1)), and int8_index can read a hair above int8_exact.
-              int8 vectors also depend on batch composition (dynamic per-tensor activation quantization: one
-              text against itself in another batch reads cosine 0.98-0.99), and int8_index batches as the
-              product does, so int8_index - int8_exact is that noise plus HNSW recall (on 300 JobBERT titles
-              the noise was nearly all of it).
+              Bundles exported before 2026-11-27 have int8 vectors that depend on batch composition
+              (per-tensor activation scales: one text against itself in another batch read cosine
+              0.98-0.99), so for them int8_index - int8_exact is that noise plus HNSW recall; per-row int8
+              bundles are batch-invariant (parity.int8.batch_invariance), leaving only HNSW recall.
 Ranks are 1-based under a stable descending sort: ties go to the earlier target (label-list / taxonomy order).
 Ties matter for titles "/all": occupations sharing an alternative label tie exactly (1,135 of the 15,463
 JobBERT titles); counting ties optimistically would read MRR 0.374 instead of 0.364.
@@ -54,6 +56,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality_data as qd  # noqa: E402
+import quality_extract  # noqa: E402
 from quality_metrics import SKILL_KEYS, TITLE_KEYS, Metrics, deltas, markdown  # noqa: E402
 from _common import log, machine_info, write_json  # noqa: E402
 from quality_assets import (  # noqa: E402
@@ -171,7 +174,9 @@ def title_concept_scores(variant: str, model: str, taxonomy, titles: list[str]):
 
         for setting, alt in (("preferred", False), ("all", True)):
             normalizer = TitleNormalizer(enc, open_index(enc, taxonomy, include_alt=alt))
-            yield setting, (ranked(normalizer.normalize(titles[lo:lo + TITLE_BATCH], k=INDEX_K))
+            normalize = (lambda t: [a.matches for a in normalizer.answer(t, k=INDEX_K, floor=None)]) if SETTINGS.get(
+                "clean_titles") else (lambda t: normalizer.normalize(t, k=INDEX_K))  # --clean: the product's cleaning
+            yield setting, (ranked(normalize(titles[lo:lo + TITLE_BATCH]))
                             for lo in range(0, len(titles), TITLE_BATCH))
         return
     if variant == "reference":
@@ -228,6 +233,7 @@ def parse_args(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="task", required=True)
+    quality_extract.add_arguments(sub.add_parser("extract", help="whole-ad P/R/F1 and boilerplate FP rate"))
     for task in ("skills", "titles"):
         p = sub.add_parser(task)
         p.add_argument("--data", action="append" if task == "skills" else "store", required=True, type=Path)
@@ -239,12 +245,15 @@ def parse_args(argv=None):
                                 " or L2-normalised ones (what model.encode gives; the data README's figures)")
         else:
             p.add_argument("--occupations", required=True, type=Path)
+            p.add_argument("--clean", action="store_true", help="int8_index: clean titles first (TitleNormalizer.answer)")
         p.add_argument("--model", default=None, help="sentence-transformers directory or hub id (default: MiniLM)")
         p.add_argument("--variants", default=",".join(VARIANTS))
         p.add_argument("--limit", type=int, default=None, help="first N queries per dataset")
         p.add_argument("--json", type=Path, default=None)
         p.add_argument("--fresh", action="store_true", help="re-encode targets cached in .bench-cache/vectors")
     args = parser.parse_args(argv)
+    if args.task == "extract":
+        return args
     args.model = str(args.model or default_model())
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in args.variants if v not in VARIANTS]
@@ -255,7 +264,15 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.task == "extract":  # quality_extract.py: the product's answers, not rankings
+        report = {**quality_extract.run_extract(args), "machine": machine_info(PACKAGES)}
+        print(quality_extract.markdown(report))
+        if args.json:
+            write_json(args.json, report)
+            Path(args.json).with_suffix(".md").write_text(quality_extract.markdown(report) + "\n", encoding="utf-8")
+        return 0
     SETTINGS["vector_cache"] = not args.fresh
+    SETTINGS["clean_titles"] = getattr(args, "clean", False)
     started = time.perf_counter()
     report = run_skills(args) if args.task == "skills" else run_titles(args)
     report = {"task": report.pop("task"), "model": args.model, **report}

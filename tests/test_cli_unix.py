@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import workvec
+from workvec.runtime.skills import DEFAULT_THRESHOLD
 
 
 def run(*argv: str | bytes, home: Path, stdin: bytes | None = None, shell: str | None = None) -> subprocess.CompletedProcess:
@@ -40,14 +41,14 @@ def test_version_and_module_entry_point(home) -> None:
 def test_help_names_embedded_taxonomies_and_defaults(home) -> None:
     text = run("extract", "--help", home=home).stdout.decode()
     assert "esco-skills" in text and "onet" in text
-    assert "(default: 0.6)" in text and "(default: 5)" in text
+    assert f"(default: {DEFAULT_THRESHOLD})" in text and "esco-occupations" in run("normalize", "--help", home=home).stdout.decode()
 
 
 def test_normalize_streams_stdin_and_file_one_json_line_per_title(home, tmp_path, tiny_title_bundle) -> None:
     titles = ["software engineer", "", "registered nurse", "truck driver"]
     path = tmp_path / "titles.txt"
     path.write_text("\n".join(titles) + "\n", encoding="utf-8")
-    common = ("--json", "--k", "2", "--bundle", str(tiny_title_bundle))
+    common = ("--json", "--k", "2", "--taxonomy", "onet", "--bundle", str(tiny_title_bundle))
     from_stdin = run("normalize", "-", *common, home=home, stdin=path.read_bytes())
     from_file = run("normalize", "--file", str(path), *common, home=home)
     assert from_stdin.returncode == 0, from_stdin.stderr.decode()
@@ -61,7 +62,7 @@ def test_normalize_streams_stdin_and_file_one_json_line_per_title(home, tmp_path
 def test_closed_pipe_ends_quietly(home, tmp_path, tiny_title_bundle) -> None:
     path = tmp_path / "many.txt"
     path.write_text("".join(f"data analyst {i}\n" for i in range(3000)), encoding="utf-8")
-    done = run(home=home, shell=f'$WORKVEC normalize --file {path} --json --bundle {tiny_title_bundle} | head -1')
+    done = run(home=home, shell=f'$WORKVEC normalize --file {path} --json --taxonomy onet --bundle {tiny_title_bundle} | head -1')
     assert done.returncode == 0, done.stderr.decode()
     assert len(done.stdout.decode().splitlines()) == 1
     assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
@@ -69,10 +70,11 @@ def test_closed_pipe_ends_quietly(home, tmp_path, tiny_title_bundle) -> None:
 
 def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bundle, tiny_skill_bundle) -> None:
     extracted = run("extract", "", "--json", "--bundle", str(tiny_skill_bundle), home=home)
-    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": []}
+    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": []}
     assert "empty" in extracted.stderr.decode()
-    normalized = run("normalize", "", "--json", "--bundle", str(tiny_title_bundle), home=home)
-    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "matches": []}
+    normalized = run("normalize", "", "--json", "--taxonomy", "onet", "--bundle", str(tiny_title_bundle), home=home)
+    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "cleaned": "", "no_match": True,
+                                                                      "matches": []}
     nothing = run("normalize", "-", "--json", "--bundle", str(tiny_title_bundle), home=home, stdin=b"")
     assert nothing.returncode == 0 and nothing.stdout == b"" and "no titles" in nothing.stderr.decode()
 
@@ -94,16 +96,16 @@ def test_bad_input_is_one_clear_line(home, argv, message) -> None:
 def test_non_utf8_title_file_names_the_line(home, tmp_path, tiny_title_bundle) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes(b"nurse\ncaf\xe9 manager\n")
-    done = run("normalize", "--file", str(path), "--bundle", str(tiny_title_bundle), home=home)
+    done = run("normalize", "--file", str(path), "--taxonomy", "onet", "--bundle", str(tiny_title_bundle), home=home)
     assert done.returncode == 2 and "line 2 is not UTF-8" in done.stderr.decode()
 
 
 def test_cache_list_and_clear(home, tiny_title_bundle) -> None:
-    assert run("normalize", "nurse", "--bundle", str(tiny_title_bundle), home=home).returncode == 0
+    assert run("normalize", "nurse", "--taxonomy", "onet", "--bundle", str(tiny_title_bundle), home=home).returncode == 0
     listed = json.loads(run("cache", "list", "--json", home=home).stdout)
     kinds = {entry["kind"] for entry in listed["entries"]}
     assert {"indexes", "graphs"} <= kinds
-    onet = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("onet")]
+    onet = [e for e in listed["entries"] if e["kind"] == "indexes" and e["about"].startswith("onet (1016 labels")]
     assert onet and onet[0]["bytes"] > 0
     cleared = run("cache", "clear", "--only", "indexes", home=home)
     assert cleared.returncode == 0 and "cleared indexes" in cleared.stdout.decode()
@@ -116,7 +118,7 @@ def test_graph_cache_drops_entries_of_deleted_models(home, tmp_path, tiny_title_
 
     copy = tmp_path / "gone"
     shutil.copytree(tiny_title_bundle, copy)
-    assert run("normalize", "nurse", "--bundle", str(copy), home=home).returncode == 0
+    assert run("normalize", "nurse", "--taxonomy", "onet", "--bundle", str(copy), home=home).returncode == 0
     graphs = lambda: {e["path"] for e in json.loads(run("cache", "list", "--json", home=home).stdout)["entries"]  # noqa: E731
                       if e["kind"] == "graphs" and str(copy) in e["about"]}
     assert graphs()

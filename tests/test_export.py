@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import shutil
 
+import importlib.util
+
 import numpy as np
 import pytest
 
 from conftest import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, export, export_leftovers, torch_threads
-from workvec.export.bundle import quant_ladder
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, read_manifest
 
-pytest.importorskip("sentence_transformers")
+if importlib.util.find_spec("sentence_transformers") is None:  # checked without importing torch
+    pytest.skip("the export tests need the export extra (torch)", allow_module_level=True)
+pytestmark = pytest.mark.integration  # exports through torch
 
 TEXTS = [
     "senior software engineer",
@@ -124,7 +127,7 @@ def test_both_layouts_export_the_same_graph(tiny_bundles):
 def test_skill_bundle_matches_token_embeddings(tiny_bundles, tiny_st):
     model = tiny_st["router"]
     encoder = Encoder.open(tiny_bundles["router-skill"], precision="fp32", providers="cpu")
-    got = encoder.encode_tokens(TEXTS, batch_size=4)
+    got = [e.vectors for e in encoder.encode_tokens(TEXTS, batch_size=4)]
     with torch_threads(1):
         ref = model.encode(TEXTS, output_value="token_embeddings")
     assert len(got) == len(ref) == len(TEXTS)
@@ -159,6 +162,11 @@ def _check_gate(manifest, tokens: bool) -> None:
         assert parity["fp32"]["token_min_cosine"] >= 0.99999
         assert parity["int8"]["token_mean_cosine"] >= 0.99
         assert parity["int8"]["token_min_cosine"] >= 0.97
+    invariance = parity["int8"]["batch_invariance"]
+    assert invariance["min_cosine"] >= 0.99999 and invariance["compared"] > 1000
+    if tokens:
+        assert invariance["token_min_cosine"] >= 0.99999
+    assert manifest.quantization["activations"].startswith("per-row")
     assert parity["int8_attempts"][-1]["passed"] is True
     assert not any(a["passed"] for a in parity["int8_attempts"][:-1])
     assert parity["probes"] > 100 and parity["labels"] == 2000
@@ -196,7 +204,7 @@ def test_minilm_bundles_match_sentence_transformers(minilm_title, minilm_skill):
     np.testing.assert_allclose(Encoder.open(minilm_title, precision="fp32").encode(texts), title, atol=1e-5, rtol=0)
     assert _cos(Encoder.open(minilm_title, precision="int8").encode(texts), title).min() >= 0.97
     tokens = model.encode(texts, output_value="token_embeddings")
-    got = Encoder.open(minilm_skill, precision="fp32").encode_tokens(texts)
+    got = [e.vectors for e in Encoder.open(minilm_skill, precision="fp32").encode_tokens(texts)]
     for g, r in zip(got, tokens):
         np.testing.assert_allclose(g, r.numpy(), atol=1e-5, rtol=0)
 
@@ -251,6 +259,8 @@ def test_impossible_bar_fails_and_writes_nothing(tiny_mpnet, tmp_path, capsys, a
     if "int8_top10_overlap=1.01" in args:
         start = err.index("\n{\n") + 1  # the report is printed as indented JSON; log lines hold inline JSON too
         report = json.loads(err[start: err.index("\n}\n", start) + 2])
+        from workvec.export.bundle import quant_ladder
+
         attempts = report["int8_attempts"]
         # every rung is tried, except the rest of a weight setting that already broke the output
         assert 1 <= len(attempts) <= len(quant_ladder("auto")) and not any(a["passed"] for a in attempts)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 
 import pytest
 
 from conftest import export, export_leftovers, torch_threads
 
-pytest.importorskip("sentence_transformers")
+if importlib.util.find_spec("sentence_transformers") is None:  # checked without importing torch
+    pytest.skip("the export tests need the export extra (torch)", allow_module_level=True)
+pytestmark = pytest.mark.integration  # exports through torch
 
 
 # --- bad input: exit code 2 and a message naming the problem --------------------------------------------------

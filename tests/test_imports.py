@@ -20,21 +20,27 @@ def test_import_runtime_is_torch_free():
     assert _loaded_heavy("import workvec, workvec.runtime") == []
 
 
-def test_encoding_with_a_bundle_is_torch_free(minilm_skill):
+def test_encoding_with_a_bundle_is_torch_free(tiny_skill_bundle):
     code = (
-        "from workvec.runtime import Encoder\n"
-        f"enc = Encoder.open({str(minilm_skill)!r})\n"
-        "assert enc.encode(['software engineer']).shape == (1, 384)\n"
-        "assert enc.encode_tokens(['software engineer'])[0].shape[1] == 384\n"
+        "import workvec\n"
+        f"enc = workvec.Encoder.open({str(tiny_skill_bundle)!r})\n"
+        "assert enc.encode(['software engineer']).shape == (1, 32)\n"
+        "assert enc.encode_tokens(['software engineer'])[0].vectors.shape[1] == 32\n"
     )
     assert _loaded_heavy(code) == []
 
 
-def test_cli_info_is_torch_free(minilm_title):
+def test_cli_is_torch_free(tiny_title_bundle, tmp_path):
     code = (
         "import contextlib, io\n"
         "from workvec.cli import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    assert main(['info', {str(minilm_title)!r}]) == 0\n"
+        f"    assert main(['info', {str(tiny_title_bundle)!r}]) == 0\n"
+        f"    assert main(['normalize', 'nurse', '--bundle', {str(tiny_title_bundle)!r},"
+        f" '--index-dir', {str(tmp_path)!r}]) == 0\n"
     )
     assert _loaded_heavy(code) == []
+
+
+def test_export_presets_and_thresholds_are_torch_free():
+    assert _loaded_heavy("from workvec.export import PRESETS, Thresholds\nassert PRESETS and Thresholds()") == []

@@ -11,19 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import shared_path
 from workvec.errors import TaxonomyError
 from workvec.runtime.taxonomy import EMBEDDED, DATA_DIR, Concept, Taxonomy, load_taxonomy
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-ESCO_DIR = SHARED_DATA / "esco"
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_taxonomies.py"
 
 
 def esco_file(name: str) -> Path:
-    path = ESCO_DIR / name
-    if not path.is_file():
-        pytest.skip(f"shared ESCO data not available ({path} is missing)")
-    return path
+    return shared_path("esco", name)
 
 
 def alt_count(taxonomy: Taxonomy) -> int:
@@ -54,7 +50,7 @@ def esco_skills() -> Taxonomy:
 
 
 def test_embedded_names() -> None:
-    assert EMBEDDED == ("esco-skills", "onet")
+    assert EMBEDDED == ("esco-skills", "onet", "esco-occupations")
     manifest = json.loads((DATA_DIR / "sources.json").read_text(encoding="utf-8"))
     assert sorted(manifest) == sorted(EMBEDDED)
 

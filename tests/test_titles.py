@@ -1,24 +1,22 @@
 """TitleNormalizer: job titles -> ranked taxonomy concepts (a concept scores by its best label).
 
-Real all-MiniLM-L6-v2 title bundle, real ESCO occupations (shared data) and small CSV taxonomies; no mocks.
+Fast tier: the committed tiny title bundle with small CSV taxonomies and the embedded O*NET (contracts, not
+semantics). Integration tier: all-MiniLM-L6-v2 on ESCO occupations (shared data) for the rankings' sense.
 """
 
 from __future__ import annotations
 
+import inspect
+
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import shared_index_dir, shared_path, write_taxonomy
+from workvec import Encoder, LabelIndex, Taxonomy, TitleMatch, TitleNormalizer
 from workvec.errors import InputError
-from workvec.runtime.encoder import Encoder
-from workvec.runtime.labels import LabelIndex
-from workvec.runtime.taxonomy import Taxonomy, load_taxonomy
-from workvec.runtime.titles import TitleMatch, TitleNormalizer
-from conftest import shared_index_dir, write_taxonomy
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-OCCUPATIONS_CSV = DATA / "esco" / "occupations_en.csv"
 
 JOBS = [
     ("nurse", "registered nurse", ["staff nurse", "RN", "nursing officer", "ward nurse"]),
@@ -34,9 +32,6 @@ JOBS = [
 ]
 TITLES = ["Senior Java Developer", "RN - night shift", "Head Chef (Italian restaurant)", "HGV Class 1 driver",
           "school teacher", "office cleaner", "accounts assistant", "welding", "sales executive", "mechanic"]
-
-
-
 
 
 def labels_of(taxonomy: Taxonomy, concept_id: str) -> set[str]:
@@ -58,35 +53,42 @@ def check_ranking(matches: list[TitleMatch], taxonomy: Taxonomy, k: int) -> None
         assert -1.0 <= m.score <= 1.0 + 1e-5
 
 
-@pytest.fixture(scope="module")
-def encoder(minilm_title: Path) -> Encoder:
-    return Encoder.open(minilm_title)
+def index_of(encoder: Encoder, taxonomy: Taxonomy, index_dir: Path) -> LabelIndex:
+    return LabelIndex.open(encoder, taxonomy, index_dir=index_dir, progress=False)
 
 
 @pytest.fixture(scope="module")
-def jobs(tmp_path_factory) -> Taxonomy:
-    return load_taxonomy(write_taxonomy(tmp_path_factory.mktemp("jobs") / "jobs.csv", JOBS))
+def encoder(tiny_title_bundle: Path) -> Encoder:
+    return Encoder.open(tiny_title_bundle)
+
+
+@pytest.fixture(scope="module")
+def jobs_csv(tmp_path_factory) -> Path:
+    return write_taxonomy(tmp_path_factory.mktemp("jobs") / "jobs.csv", JOBS)
+
+
+@pytest.fixture(scope="module")
+def jobs(jobs_csv: Path) -> Taxonomy:
+    return Taxonomy.open(jobs_csv)
 
 
 @pytest.fixture(scope="module")
 def jobs_normalizer(encoder: Encoder, jobs: Taxonomy, tmp_path_factory) -> TitleNormalizer:
-    return TitleNormalizer(encoder, LabelIndex.open(encoder, jobs, tmp_path_factory.mktemp("idx"), progress=False))
+    return TitleNormalizer(encoder, index_of(encoder, jobs, tmp_path_factory.mktemp("idx")))
 
 
 @pytest.fixture(scope="module")
-def esco(encoder: Encoder, tmp_path_factory) -> TitleNormalizer:
+def esco(minilm_title: Path, tmp_path_factory) -> TitleNormalizer:
     """ESCO occupations with their alternative labels (~33k labels, an HNSW index), as `workvec normalize` uses."""
-    if not OCCUPATIONS_CSV.is_file():
-        pytest.skip(f"shared ESCO occupations not found: {OCCUPATIONS_CSV}")
-    taxonomy = load_taxonomy(OCCUPATIONS_CSV)
-    index = LabelIndex.open(encoder, taxonomy, shared_index_dir(tmp_path_factory, "occupations"), progress=False)
-    return TitleNormalizer(encoder, index)
+    encoder = Encoder.open(minilm_title)
+    taxonomy = Taxonomy.open(shared_path("esco", "occupations_en.csv"))
+    return TitleNormalizer(encoder, index_of(encoder, taxonomy, shared_index_dir(tmp_path_factory, "occupations")))
 
 
-def test_concepts_score_by_their_best_label_exactly(minilm_title: Path, jobs: Taxonomy, tmp_path: Path) -> None:
+def test_concepts_score_by_their_best_label_exactly(tiny_title_bundle: Path, jobs: Taxonomy, tmp_path: Path) -> None:
     # fp32 (batch-independent vectors) and an exact index: the ranking must equal a brute-force reference.
-    encoder = Encoder.open(minilm_title, precision="fp32")
-    index = LabelIndex.open(encoder, jobs, tmp_path, progress=False)
+    encoder = Encoder.open(tiny_title_bundle, precision="fp32")
+    index = index_of(encoder, jobs, tmp_path)
     assert index.index.mode == "exact"
     normalizer = TitleNormalizer(encoder, index)
     k = 4
@@ -119,8 +121,8 @@ def test_k_larger_than_the_taxonomy_returns_every_concept(jobs_normalizer: Title
 def test_a_concept_with_many_close_labels_does_not_crowd_out_the_others(encoder: Encoder, tmp_path: Path) -> None:
     rows = [("dev", "software developer", [f"software developer {n}" for n in range(1, 400)]),
             ("chef", "chef", []), ("nurse", "nurse", []), ("driver", "truck driver", [])]
-    taxonomy = load_taxonomy(write_taxonomy(tmp_path / "crowded.csv", rows))
-    normalizer = TitleNormalizer(encoder, LabelIndex.open(encoder, taxonomy, tmp_path, progress=False))
+    taxonomy = Taxonomy.open(write_taxonomy(tmp_path / "crowded.csv", rows))
+    normalizer = TitleNormalizer(encoder, index_of(encoder, taxonomy, tmp_path))
     for k in (1, 3, 4):
         (matches,) = normalizer.normalize(["software developer"], k=k)
         assert len(matches) == k, f"k={k}: only {[m.id for m in matches]} though the taxonomy has 4 concepts"
@@ -129,9 +131,9 @@ def test_a_concept_with_many_close_labels_does_not_crowd_out_the_others(encoder:
 
 
 def test_blank_titles_get_empty_lists_in_place(jobs_normalizer: TitleNormalizer, jobs: Taxonomy) -> None:
-    results = jobs_normalizer.normalize(["", "head chef", "   ", "\t\n", "truck driver"], k=3)
+    results = jobs_normalizer.normalize(["", "sous chef", "   ", "\t\n", "truck driver"], k=3)
     assert [len(r) for r in results] == [0, 3, 0, 0, 3]
-    assert results[1][0].id == "chef" and results[4][0].id == "driver"
+    assert results[1][0].id == "chef" and results[4][0].id == "driver"  # exact label texts
     assert jobs_normalizer.normalize(["", " "], k=2) == [[], []]
     assert jobs_normalizer.normalize([], k=2) == []
 
@@ -148,11 +150,12 @@ def test_non_string_titles_are_a_type_error(jobs_normalizer: TitleNormalizer, ti
         jobs_normalizer.normalize(titles, k=2)
 
 
-def test_title_normalizer_needs_a_title_bundle(minilm_skill: Path, tmp_path: Path, jobs: Taxonomy) -> None:
-    skill_encoder = Encoder.open(minilm_skill)
-    index = LabelIndex.open(skill_encoder, jobs, tmp_path, progress=False)
+def test_title_normalizer_needs_a_title_bundle(tiny_skill_bundle: Path, tmp_path: Path, jobs: Taxonomy) -> None:
+    skill_encoder = Encoder.open(tiny_skill_bundle)
     with pytest.raises(InputError, match="title bundle"):
-        TitleNormalizer(skill_encoder, index)
+        TitleNormalizer(skill_encoder, index_of(skill_encoder, jobs, tmp_path))
+    with pytest.raises(InputError, match="title bundle"):
+        TitleNormalizer.open(tiny_skill_bundle, taxonomy=jobs, index_dir=tmp_path, progress=False)
 
 
 def test_matches_serialise_to_json(jobs_normalizer: TitleNormalizer) -> None:
@@ -161,6 +164,36 @@ def test_matches_serialise_to_json(jobs_normalizer: TitleNormalizer) -> None:
     assert data == {"id": "chef", "label": "chef", "score": matches[0].score, "matched_label": "sous chef"}
 
 
+# --- the facade: TitleNormalizer.open ------------------------------------------------------------------------
+
+
+def test_open_takes_a_name_a_path_or_a_taxonomy(tiny_title_bundle: Path, jobs_csv: Path, jobs: Taxonomy,
+                                                jobs_normalizer: TitleNormalizer, tmp_path: Path) -> None:
+    want = jobs_normalizer.normalize(TITLES, k=3)
+    for taxonomy in (jobs, jobs_csv, str(jobs_csv)):
+        titles = TitleNormalizer.open(tiny_title_bundle, taxonomy=taxonomy, index_dir=tmp_path, progress=False)
+        assert titles.normalize(TITLES, k=3) == want
+    assert inspect.signature(TitleNormalizer.open).parameters["taxonomy"].default == "esco-occupations"
+    onet = TitleNormalizer.open(tiny_title_bundle, taxonomy="onet", index_dir=tmp_path, progress=False)
+    assert onet.labels.taxonomy.name == "onet" and len(onet.labels.taxonomy) > 1000
+    (matches,) = onet.normalize(["Registered Nurses"], k=2)
+    assert matches[0].label == "Registered Nurses" and matches[0].id == "29-1141.00"  # exact label text
+    with pytest.raises(TypeError):
+        TitleNormalizer.open(tiny_title_bundle, "onet")  # type: ignore[misc]  # options are keyword-only
+
+
+def test_open_without_a_bundle_uses_the_default_one(tiny_title_bundle: Path, jobs: Taxonomy,
+                                                    jobs_normalizer: TitleNormalizer, tmp_path: Path,
+                                                    monkeypatch) -> None:
+    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path))
+    shutil.copytree(tiny_title_bundle, tmp_path / "bundles" / "minilm-title")
+    titles = TitleNormalizer.open(taxonomy=jobs, progress=False)
+    assert Path(titles.encoder.info.bundle) == tmp_path / "bundles" / "minilm-title"
+    assert titles.normalize(TITLES, k=3) == jobs_normalizer.normalize(TITLES, k=3)
+    assert len(list((tmp_path / "indexes").iterdir())) == 1  # the cache lives under $WORKVEC_HOME
+
+
+@pytest.mark.integration
 def test_esco_rankings_are_well_formed(esco: TitleNormalizer) -> None:
     taxonomy = esco.labels.taxonomy
     assert len(taxonomy) == 2942 and len(esco.labels.labels) > 30_000
@@ -171,6 +204,7 @@ def test_esco_rankings_are_well_formed(esco: TitleNormalizer) -> None:
             check_ranking(matches, taxonomy, k)
 
 
+@pytest.mark.integration
 def test_esco_sanity(esco: TitleNormalizer) -> None:
     nurse, truck, dev, chef = esco.normalize(["Registered Nurse", "truck driver", "software engineer", "chef"], k=5)
     assert all("nurs" in m.label or "nurs" in m.matched_label for m in nurse[:3]), nurse
@@ -181,6 +215,7 @@ def test_esco_sanity(esco: TitleNormalizer) -> None:
     assert chef[0].label == "chef" and chef[0].score > 0.95
 
 
+@pytest.mark.integration
 def test_esco_preferred_labels_find_their_own_occupation(esco: TitleNormalizer) -> None:
     taxonomy = esco.labels.taxonomy
     rng = np.random.default_rng(3)

@@ -13,7 +13,7 @@ from workvec.errors import InputError, LabelIndexError
 from workvec.runtime import vector_index as vi
 from workvec.runtime.vector_index import IndexSpec, VectorIndex
 
-N, D, K = 20_000, 64, 10
+N, D, K = 8_000, 64, 10  # HNSW build in the fast tier: ~3 s on a busy 2-core box (20k took 7-27 s)
 
 
 def _clustered(n: int, d: int, seed: int, centers: np.ndarray | None = None) -> np.ndarray:

@@ -31,6 +31,13 @@ _EXPORTS = {
     "SkillMatch": "workvec.runtime.skills",
     "ExtractSettings": "workvec.runtime.skills",
     "merge_sentences": "workvec.runtime.skills",
+    "ExtractReport": "workvec.runtime.skills",
+    "Related": "workvec.runtime.shaping",
+    "SkippedSentence": "workvec.runtime.sentence_outcome",
+    "RequirementFilter": "workvec.runtime.requirement",
+    "RequirementFilterError": "workvec.runtime.requirement",
+    "TitleAnswer": "workvec.runtime.title_answer",
+    "clean_title": "workvec.runtime.title_clean",
     "Evidence": "workvec.runtime.evidence",
     "Span": "workvec.runtime.sentences",
     "split_sentences": "workvec.runtime.sentences",
@@ -58,6 +65,13 @@ __all__ = [
     "SkillMatch",
     "ExtractSettings",
     "merge_sentences",
+    "ExtractReport",
+    "Related",
+    "SkippedSentence",
+    "RequirementFilter",
+    "RequirementFilterError",
+    "TitleAnswer",
+    "clean_title",
     "Evidence",
     "Span",
     "split_sentences",
@@ -76,7 +90,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from workvec.runtime.labels import LabelIndex
     from workvec.runtime.manifest import Manifest
     from workvec.runtime.sentences import Span, split_sentences
-    from workvec.runtime.skills import ExtractSettings, SkillExtractor, SkillMatch, merge_sentences
+    from workvec.runtime.requirement import RequirementFilter, RequirementFilterError
+    from workvec.runtime.sentence_outcome import SkippedSentence
+    from workvec.runtime.shaping import Related
+    from workvec.runtime.skills import ExtractReport, ExtractSettings, SkillExtractor, SkillMatch, merge_sentences
+    from workvec.runtime.title_answer import TitleAnswer
+    from workvec.runtime.title_clean import clean_title
     from workvec.runtime.taxonomy import Concept, Taxonomy
     from workvec.runtime.titles import TitleMatch, TitleNormalizer
     from workvec.runtime.vector_index import IndexSpec

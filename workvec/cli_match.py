@@ -9,20 +9,13 @@ from collections.abc import Iterator
 from itertools import chain
 
 from workvec.cli_io import iter_line_chunks, note, read_source, show_progress
-from workvec.errors import InputError, TaxonomyError
-
-ESCO_OCCUPATIONS_HINT = (
-    "ESCO occupations are not shipped (no PyPI package carries them); download ESCO's CSV release and pass"
-    " --taxonomy path/to/occupations_en.csv"
-)
+from workvec.errors import InputError
 PROGRESS_SENTENCES = 256  # a long ad gets a progress bar above this many sentences
 
 
 def _taxonomy(name: str):
     from workvec.runtime.taxonomy import load_taxonomy
 
-    if name == "esco-occupations":
-        raise TaxonomyError(ESCO_OCCUPATIONS_HINT)
     return load_taxonomy(name)
 
 
@@ -54,23 +47,25 @@ def _normalize(args: argparse.Namespace) -> int:
         raise InputError(f"--k must be a positive integer (got {args.k})")
     chunks = _title_chunks(args)
     first = next(chunks, [])  # read (and validate) input before loading any model
+    if not first:
+        note("the input holds no titles")
+        return 0
     normalizer = _open(TitleNormalizer, args)
     count = 0
     for titles in chain([first], chunks):
-        for title, matches in zip(titles, normalizer.normalize(titles, k=args.k)):
+        for answer in normalizer.answer(titles, k=args.k, clean=args.clean):
             count += 1
-            if not title.strip():
+            if not answer.query.strip():
                 note(f"title {count} is empty; it gets no matches")
             if args.json:
-                print(json.dumps({"query": title, "matches": [m.to_json() for m in matches]}, ensure_ascii=False))
+                print(json.dumps(answer.to_json(), ensure_ascii=False))
                 continue
-            print(title)
-            for m in matches:
+            cleaned = f"  (as {answer.cleaned!r})" if answer.cleaned != answer.query.strip() else ""
+            print(answer.query + cleaned + ("  [no match: best candidates below the floor]" if answer.no_match else ""))
+            for m in answer.matches:
                 via = "" if m.matched_label == m.label else f"  (via {m.matched_label!r})"
                 print(f"  {m.score:.3f}  {m.id}  {m.label}{via}")
         sys.stdout.flush()
-    if count == 0:
-        note("the input holds no titles")
     return 0
 
 
@@ -88,7 +83,7 @@ def _ad_text(args: argparse.Namespace) -> str:
 
 def _extract(args: argparse.Namespace) -> int:
     from workvec.runtime.sentences import split_sentences
-    from workvec.runtime.skills import ExtractSettings, SkillExtractor, merge_sentences
+    from workvec.runtime.skills import ExtractReport, ExtractSettings, SkillExtractor
 
     threshold = ExtractSettings.threshold if args.threshold is None else args.threshold
     ExtractSettings(threshold=threshold, k=args.k)  # bad values fail before any model loads
@@ -96,13 +91,18 @@ def _extract(args: argparse.Namespace) -> int:
     spans = split_sentences(text)
     if not spans:
         note("the text is empty (no sentence with a letter or digit); no skills")
-        skills = []
+        report = ExtractReport((), ())
     else:
-        extractor = _open(SkillExtractor, args, threshold=threshold, k=args.k, exact=True if args.exact else None)
-        skills = merge_sentences(spans, _per_sentence(extractor, [s.text for s in spans], args.quiet))
+        extractor = _open(SkillExtractor, args, threshold=threshold, k=args.k, exact=True if args.exact else None,
+                          requirement_filter=args.requirement_filter_file or args.requirement_filter)
+        report = extractor.report(spans, _per_sentence(extractor, [s.text for s in spans], args.quiet))
+    skills = report.skills
     if args.json:
-        print(json.dumps({"skills": [s.to_json() for s in skills]}, ensure_ascii=False))
+        print(json.dumps(report.to_json(), ensure_ascii=False))
         return 0
+    if report.skipped:
+        note(f"{len(report.skipped)} sentence(s) state no requirement and were skipped (--json lists them;"
+             " --no-requirement-filter scores them)")
     for s in skills:
         words = ", ".join(e.text for e in s.evidence)
         print(f"{s.score:.3f}  {s.label}  [{words}]  <- {s.sentence[:80]}")
@@ -110,15 +110,15 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _per_sentence(extractor, sentences: list[str], quiet: bool) -> list:
-    """`extract_sentences`, with a progress bar on a terminal for long texts."""
+    """`sentence_outcomes`, with a progress bar on a terminal for long texts."""
     if len(sentences) <= PROGRESS_SENTENCES or not show_progress(quiet):
-        return extractor.extract_sentences(sentences)
+        return extractor.sentence_outcomes(sentences)
     from tqdm import tqdm
 
     out: list = []
     with tqdm(total=len(sentences), unit="sentence", desc="extract", file=sys.stderr) as bar:
         for start in range(0, len(sentences), PROGRESS_SENTENCES):
-            out.extend(extractor.extract_sentences(sentences[start:start + PROGRESS_SENTENCES]))
+            out.extend(extractor.sentence_outcomes(sentences[start:start + PROGRESS_SENTENCES]))
             bar.update(min(PROGRESS_SENTENCES, len(sentences) - start))
     return out
 
@@ -146,7 +146,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("titles", nargs="*", metavar="TITLE", help="titles, or '-' to read one title per line from stdin")
     p.add_argument("--file", help="read one title per line from a UTF-8 file (streamed)")
     p.add_argument("--k", type=int, default=5, help="concepts per title")
-    _common(p, "onet")
+    p.add_argument("--no-clean", dest="clean", action="store_false",
+                   help="encode titles as given (default: drop gender, seniority, shift and contract markers first)")
+    _common(p, "esco-occupations")
     p.set_defaults(func=_normalize)
 
     p = sub.add_parser("extract", help="find skills in a job ad (ConTeXT-match)", formatter_class=formatter,
@@ -155,7 +157,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--file", help="read the ad from a UTF-8 file")
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                    help="minimum ConTeXT-match score (calibrated for all-MiniLM-L6-v2)")
-    p.add_argument("--k", type=int, default=5, help="skills kept per sentence")
+    p.add_argument("--k", type=int, default=None, help="cap on skills per sentence (default: none, the threshold decides)")
+    p.add_argument("--no-requirement-filter", dest="requirement_filter", action="store_false",
+                   help="score every sentence (default: skip sentences that state no requirement; --json lists them)")
+    p.add_argument("--requirement-filter", dest="requirement_filter_file", metavar="FILE",
+                   help="requirement filter file (default: the one trained for the bundle's model)")
     p.add_argument("--exact", action="store_true",
                    help="score every label even with an HNSW index (the default below 20k labels)")
     _common(p, "esco-skills")

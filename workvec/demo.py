@@ -55,18 +55,22 @@ def run(args: argparse.Namespace) -> int:
     log(f"indexes ready in {time.perf_counter() - t0:.1f} s (cached under {default_index_dir()})")
 
     t0 = time.perf_counter()
-    results = normalizer.normalize(list(SAMPLE_TITLES), k=3)
+    answers = normalizer.answer(list(SAMPLE_TITLES), k=3)
     ms = (time.perf_counter() - t0) * 1000
-    log(f"\nTitle normalization (O*NET-SOC, {ms / len(SAMPLE_TITLES):.1f} ms/title):")
-    for title, matches in zip(SAMPLE_TITLES, results):
-        log(f"  {title!r} -> " + "; ".join(f"{m.label} ({m.score:.2f})" for m in matches))
+    log(f"\nTitle normalization (ESCO occupations, {ms / len(SAMPLE_TITLES):.1f} ms/title):")
+    for a in answers:
+        shown = "no match; best: " if a.no_match else ""
+        log(f"  {a.query!r} (as {a.cleaned!r}) -> {shown}" + "; ".join(f"{m.label} ({m.score:.2f})" for m in a.matches))
 
     t0 = time.perf_counter()
-    skills = extractor.extract(SAMPLE_AD)
+    report = extractor.extract_report(SAMPLE_AD)
     ms = (time.perf_counter() - t0) * 1000
     log(f"\nSkill extraction (ESCO, ConTeXT-match, {ms:.0f} ms for the ad):")
-    for s in skills[:12]:
-        log(f"  {s.score:.3f}  {s.label:40s} evidence: {', '.join(e.text for e in s.evidence)}")
+    for s in report.skills[:12]:
+        related = f"  (related: {', '.join(r.label for r in s.related)})" if s.related else ""
+        log(f"  {s.score:.3f}  {s.label:40s} evidence: {', '.join(e.text for e in s.evidence)}{related}")
+    for skipped in report.skipped:
+        log(f"  skipped (no requirement): {skipped.text!r}")
     return 0
 
 

@@ -11,15 +11,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from workvec.errors import ExportError, ParityError
-from workvec.export import graph, parity, quantize, reference, source
+from workvec.export import graph, invariance, parity, quantize, reference, source
 from workvec.export._deps import require_all
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
 # For each weight setting of the preset (quantize.WEIGHTS), tried in order until one clears the bar:
 # every weight MatMul in int8, then fp32 kept for the FFN down-projections of the first layer(s), whose
-# post-GELU activations carry outliers that per-tensor dynamic quantization flattens
-# (benchmarks/README.md), then all of them. A setting that wrecks the output (mean cosine < BROKEN: saturation, not outliers)
+# post-GELU activations carry outliers (benchmarks/README.md), then all of them. Activations are quantized per
+# row (rowquant.py), which is batch-invariant and more faithful than the earlier per-tensor scales: MiniLM's
+# title and skill bundles pass at the first rung (per-tensor needed layer 0 / layers 0-2 in fp32). A setting that wrecks the output (mean cosine < BROKEN: saturation, not outliers)
 # skips its remaining steps.
 FFN_DOWN = r"layer\.{layers}/output/dense/"
 # (layers whose FFN down-projection stays fp32, SmoothQuant alpha; 0: no smoothing). Smoothing comes last:
@@ -128,19 +129,37 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tu
             continue
         quantize.quantize(work / MODEL_FILES["fp32"], work / MODEL_FILES["int8"], spec, work / TOKENIZER_FILE, pad_id)
         build(spec.to_json()).write(work)
-        stats = parity.measure(ref, Encoder.open(work, precision="int8", providers="cpu", verify=False), probes, labels)
+        encoder = Encoder.open(work, precision="int8", providers="cpu", verify=False)
+        stats = parity.measure(ref, encoder, probes, labels)
         failures = parity.int8_failures(stats, req.bar)
+        if not failures:  # only a setting that is faithful enough is worth the invariance check
+            stats["batch_invariance"] = invariance.measure(
+                work / MODEL_FILES["int8"], work / TOKENIZER_FILE, max_seq_length=encoder.info.max_seq_length,
+                pad_id=pad_id, probes=probes, tokens=ref.tokens is not None)
+            failures = parity.int8_failures(stats, req.bar)
         attempts.append({"quantization": spec.to_json(), **stats, "passed": not failures})
         if stats["mean_cosine"] < BROKEN:
             broken.add((spec.weight_type, spec.reduce_range))
         log(f"int8 {spec.preset} {spec.weight_type} reduce_range={spec.reduce_range} fp32={list(spec.exclude)} "
-            f"smooth={spec.smooth}: " + json.dumps(
-            {k: round(v, 5) for k, v in stats.items()}) + (" ok" if not failures else " miss"))
+            f"smooth={spec.smooth} activations={spec.activations}: " + json.dumps(_rounded(stats))
+            + (" ok" if not failures else " miss"))
         if not failures:
             report["int8"] = stats
             return spec.to_json(), []
     (work / MODEL_FILES["int8"]).unlink(missing_ok=True)
     return {"preset": "none"}, failures
+
+
+def _rounded(stats: dict[str, Any]) -> dict[str, Any]:
+    """Stats for the log line: floats to 5 digits (7 for the invariance cosines), nested dicts alike."""
+    out: dict[str, Any] = {}
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            out[key] = {k: round(v, 7) if isinstance(v, float) else v for k, v in value.items()
+                        if k not in ("sizes", "threads", "neighbours")}
+        else:
+            out[key] = round(value, 5) if isinstance(value, float) else value
+    return out
 
 
 def _check_out(out: Path) -> None:

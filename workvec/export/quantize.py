@@ -10,6 +10,11 @@ from typing import Any
 from workvec.errors import ExportError
 
 PRESETS = ("auto", "avx2", "avx512", "avx512_vnni", "arm64", "none")
+# QuantSpec.activations -> what the manifest records
+ACTIVATIONS = {
+    "per-row": "per-row symmetric QUInt8 (zero point 128, scale max|x|/127 per token; batch-invariant)",
+    "per-tensor": "QUInt8 per-tensor (DynamicQuantizeLinear over the whole batch)",
+}
 
 
 @dataclass(frozen=True)
@@ -27,16 +32,22 @@ class QuantSpec:
     # SmoothQuant alpha for the activations feeding the MatMuls matched by `smooth_ops` (0: off); see smooth.py
     smooth: float = 0.0
     smooth_ops: str = ""
+    # "per-row": every token row gets its own activation scale (rowquant.py; batch-invariant);
+    # "per-tensor": onnxruntime's DynamicQuantizeLinear, one scale per batch (a text's vector depends on its batch)
+    activations: str = "per-row"
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise ExportError(f"--quantize {self.preset!r} is not one of {PRESETS}")
         if self.weight_type not in ("QInt8", "QUInt8"):
             raise ExportError(f"weight_type {self.weight_type!r} must be QInt8 or QUInt8")
+        if self.activations not in ACTIVATIONS:
+            raise ExportError(f"activations {self.activations!r} must be one of {sorted(ACTIVATIONS)}")
 
     def to_json(self) -> dict[str, Any]:
         """The manifest's `quantization` record."""
-        return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude), "mode": "dynamic", "activations": "QUInt8"}
+        return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude), "mode": "dynamic",
+                "activations": ACTIVATIONS[self.activations]}
 
 
 def cpu_flags() -> set[str]:
@@ -120,3 +131,7 @@ def quantize(src: Path, dst: Path, spec: QuantSpec, tokenizer: Path | None = Non
         )
     except Exception as exc:
         raise ExportError(f"onnxruntime could not quantize {src.name}: {type(exc).__name__}: {exc}") from exc
+    if spec.activations == "per-row":
+        from workvec.export.rowquant import rewrite_file
+
+        rewrite_file(dst, dst)

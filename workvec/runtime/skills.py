@@ -9,18 +9,23 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from workvec.errors import InputError
-from workvec.runtime.contextmatch import attention, match_scores, max_cosines
-from workvec.runtime.encoder import Encoder, Precision, Providers, TokenEncoding
+from workvec.runtime.contextmatch import match_scores, max_cosines
+from workvec.runtime.encoder import Encoder, Precision, Providers
 from workvec.runtime.opening import TaxonomyLike, open_parts
-from workvec.runtime.evidence import Evidence, evidence
+from workvec.runtime.evidence import Evidence
 from workvec.runtime.labels import LabelIndex
+from workvec.runtime.requirement import RequirementFilter, requirement_for
+from workvec.runtime.sentence_outcome import SentenceOutcome, SkippedSentence, sentence_outcomes
 from workvec.runtime.sentences import Span, split_sentences
+from workvec.runtime.shaping import Related, ShapeSettings
 from workvec.runtime.tokenizer import check_texts
 
-# F1-best on the HOUSE+TECH validation splits (135 sentences, top-5) with all-MiniLM-L6-v2 int8:
-# P 0.211 / R 0.304 / F1 0.249 at 0.60 vs F1 0.225 at 0.50 and 0.208 at 0.65
-# (benchmarks/calibrate_threshold.py). Other models want their own calibration.
-DEFAULT_THRESHOLD = 0.60
+# Chosen on HOUSE+TECH validation with all-MiniLM-L6-v2 int8, requirement filter on, near-duplicates grouped,
+# no cap (benchmarks/tune_extract.py; benchmarks/README.md "Answers"): 0.625 reads P 0.338 / R 0.172 / F1 0.228
+# with a boilerplate FP rate of 0.228 on SkillSpan dev, against P 0.211 / R 0.290 / FP 0.634 for the old
+# 0.60 + top-5 without filter. 0.60 keeps more recall (P 0.254 / R 0.206), 0.65 reaches P 0.41 (R 0.122).
+# Other models want their own calibration.
+DEFAULT_THRESHOLD = 0.625
 DEFAULT_TAXONOMY = "esco-skills"
 SENTENCES_PER_CHUNK = 64  # bounded memory for long ads
 BOUND_SLACK = 1e-4  # float32 rounding between the cosine bound and the exact score
@@ -38,12 +43,13 @@ class SkillMatch:
     sentence_start: int
     sentence_end: int
     evidence: tuple[Evidence, ...]
+    related: tuple[Related, ...] = ()  # near-duplicate concepts on the same evidence (workvec.runtime.shaping)
 
     def to_json(self) -> dict:
         """JSON-ready dict."""
         return {"id": self.id, "label": self.label, "score": self.score, "sentence": self.sentence,
                 "sentence_start": self.sentence_start, "sentence_end": self.sentence_end,
-                "evidence": [e.to_json() for e in self.evidence]}
+                "evidence": [e.to_json() for e in self.evidence], "related": [r.to_json() for r in self.related]}
 
     def shifted(self, start: int) -> SkillMatch:
         """The same match for a sentence found at `start` of a longer text."""
@@ -65,11 +71,24 @@ def merge_sentences(spans: Sequence[Span], per_sentence: Sequence[Sequence[Skill
 
 
 @dataclass(frozen=True)
+class ExtractReport:
+    """One text's answer: its skills (as `extract`) and the sentences the requirement filter skipped
+    (offsets into the text), so nothing is dropped silently."""
+
+    skills: tuple[SkillMatch, ...]
+    skipped: tuple[SkippedSentence, ...]
+
+    def to_json(self) -> dict:
+        """JSON-ready dict."""
+        return {"skills": [m.to_json() for m in self.skills], "skipped": [s.to_json() for s in self.skipped]}
+
+
+@dataclass(frozen=True)
 class ExtractSettings:
     """Candidate generation and selection knobs."""
 
     threshold: float = DEFAULT_THRESHOLD
-    k: int = 5  # at most this many skills per sentence
+    k: int | None = None  # optional cap on skills per sentence; None: the threshold decides
     # Candidates: the token_k nearest labels of each token plus the sentence_k nearest of the mean token,
     # searched with HNSW at `ef`. Share of HOUSE / TECH validation sentences whose exact top-10 survives
     # (all-MiniLM-L6-v2 int8): token_k=8, ef=128: 93.5% / 91.1%; 16, 128: 98.7% / 99.0%; 24, 128:
@@ -88,6 +107,8 @@ class ExtractSettings:
             raise InputError(f"threshold must be within [0, 1] (got {self.threshold}); ConTeXT-match scores are cosines")
         for name in ("k", "token_k", "sentence_k", "ef"):
             value = getattr(self, name)
+            if name == "k" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise InputError(f"{name} must be a positive integer (got {value!r})")
 
@@ -95,13 +116,18 @@ class ExtractSettings:
 class SkillExtractor:
     """Find taxonomy skills in job-ad text with a skill bundle and a label index."""
 
-    def __init__(self, encoder: Encoder, labels: LabelIndex, settings: ExtractSettings = ExtractSettings()) -> None:
+    def __init__(self, encoder: Encoder, labels: LabelIndex, settings: ExtractSettings = ExtractSettings(),
+                 requirement: RequirementFilter | None = None) -> None:
         if encoder.manifest.kind != "skill":
             raise InputError("SkillExtractor needs a --kind skill bundle (token embeddings); this one is a title bundle")
         self.encoder = encoder
         self.labels = labels
         self.settings = settings
         self.exact = settings.exact if settings.exact is not None else labels.index.mode == "exact"
+        if requirement is not None:
+            requirement.check(encoder)
+        self.requirement = requirement  # workvec.runtime.requirement: sentences it rejects are skipped, reported
+        self.shape = ShapeSettings(threshold=settings.threshold, k=settings.k)
 
     def score_sentence_tokens(self, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Label rows and their exact ConTeXT-match scores for one sentence's token vectors, without the
@@ -116,8 +142,9 @@ class SkillExtractor:
         *,
         taxonomy: TaxonomyLike = DEFAULT_TAXONOMY,
         threshold: float = DEFAULT_THRESHOLD,
-        k: int = ExtractSettings.k,
+        k: int | None = ExtractSettings.k,
         exact: bool | None = None,
+        requirement_filter: bool | str | os.PathLike = True,
         precision: Precision = "auto",
         providers: Providers = "auto",
         threads: int | None = None,
@@ -127,12 +154,17 @@ class SkillExtractor:
     ) -> SkillExtractor:
         """An extractor over `taxonomy` (embedded name, file path or Taxonomy; preferred labels) with the skill
         `bundle` (default: the default skill bundle); its label index is cached by content and built or rebuilt
-        when needed (`strict=True` raises on a broken cached index instead)."""
+        when needed (`strict=True` raises on a broken cached index instead). `requirement_filter`: True skips
+        sentences that state no requirement with the filter trained for this bundle's model (none known: a
+        warning, every sentence scored), a path uses that filter file (refused unless trained for this model),
+        False scores every sentence."""
         settings = ExtractSettings(threshold=threshold, k=k, exact=exact)
         encoder, labels = open_parts(bundle, kind="skill", taxonomy=taxonomy, include_alt=False, precision=precision,
                                      providers=providers, threads=threads, index_dir=index_dir, strict=strict,
                                      progress=progress)
-        return cls(encoder, labels, settings)
+        requirement = requirement_for(encoder, enabled=requirement_filter is not False,
+                                      path=None if isinstance(requirement_filter, bool) else requirement_filter)
+        return cls(encoder, labels, settings, requirement)
 
     def extract(self, text: str) -> list[SkillMatch]:
         """Skills in `text`, best score per skill over the whole text, best first."""
@@ -142,19 +174,39 @@ class SkillExtractor:
 
     def extract_batch(self, texts: Sequence[str]) -> list[list[SkillMatch]]:
         """`extract` for each text; the sentences of all texts are encoded together."""
+        return [list(report.skills) for report in self.extract_reports(texts)]
+
+    def extract_report(self, text: str) -> ExtractReport:
+        """`extract` plus the sentences the requirement filter skipped."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        return self.extract_reports([text])[0]
+
+    def extract_reports(self, texts: Sequence[str]) -> list[ExtractReport]:
+        """`extract_report` for each text; the sentences of all texts are encoded together."""
         items = check_texts(texts)
         spans = [split_sentences(text) for text in items]
-        flat = self.extract_sentences([span.text for text_spans in spans for span in text_spans])
-        out, start = [], 0
-        for text_spans in spans:
-            out.append(merge_sentences(text_spans, flat[start:start + len(text_spans)]))
-            start += len(text_spans)
-        return out
+        flat = self.sentence_outcomes([span.text for text_spans in spans for span in text_spans])
+        return [self.report(text_spans, flat[start:start + len(text_spans)])
+                for text_spans, start in zip(spans, np.cumsum([0] + [len(s) for s in spans]).tolist())]
+
+    def report(self, spans: Sequence[Span], outcomes: Sequence[SentenceOutcome]) -> ExtractReport:
+        """One text's report from its sentences' outcomes (`sentence_outcomes` on `[s.text for s in spans]`)."""
+        skipped = tuple(SkippedSentence(span.text, span.start, span.end, o.skipped)
+                        for span, o in zip(spans, outcomes) if o.skipped)
+        per_sentence = [self._matches(span.text, o) for span, o in zip(spans, outcomes)]
+        return ExtractReport(tuple(merge_sentences(spans, per_sentence)), skipped)
 
     def extract_sentences(self, sentences: Sequence[str]) -> list[list[SkillMatch]]:
-        """Per sentence, its skills above the threshold (at most `k`), best first, offsets within the sentence."""
+        """Per sentence, its skills above the threshold (at most `k` when set), best first, offsets within the
+        sentence; a sentence the requirement filter skips gets [] (`sentence_outcomes` says which)."""
         items = check_texts(sentences)
-        out: list[list[SkillMatch]] = []
+        return [self._matches(s, o) for s, o in zip(items, self.sentence_outcomes(items))]
+
+    def sentence_outcomes(self, sentences: Sequence[str]) -> list[SentenceOutcome]:
+        """Per sentence: skipped by the requirement filter, or its shaped concepts (workvec.runtime.shaping)."""
+        items = check_texts(sentences)
+        out: list[SentenceOutcome] = []
         for start in range(0, len(items), SENTENCES_PER_CHUNK):
             out.extend(self._extract_chunk(items[start:start + SENTENCES_PER_CHUNK]))
         return out
@@ -182,25 +234,15 @@ class SkillExtractor:
         bound = max_cosines(token_list, self.labels.index.vectors())
         return [np.flatnonzero(row >= self.settings.threshold - BOUND_SLACK) for row in bound]
 
-    def _extract_chunk(self, sentences: list[str]) -> list[list[SkillMatch]]:
+    def _extract_chunk(self, sentences: list[str]) -> list[SentenceOutcome]:
         encoded = self.encoder.encode_tokens(sentences)
         token_list = [e.vectors for e in encoded]
-        return [self._sentence_matches(sentence, e, rows)
-                for sentence, e, rows in zip(sentences, encoded, self._candidate_rows(token_list))]
+        candidates = self._candidate_rows(token_list)
+        return sentence_outcomes(sentences, token_list, [e.offsets for e in encoded],
+                                 lambda i: (candidates[i], self._scores(token_list[i], candidates[i])),
+                                 self.labels, self.shape, self.requirement)
 
-    def _sentence_matches(self, sentence: str, encoded: TokenEncoding, rows: np.ndarray) -> list[SkillMatch]:
-        scores = self._scores(encoded.vectors, rows)
-        found: list[SkillMatch] = []
-        seen: set[int] = set()
-        for i in np.argsort(-scores, kind="stable"):
-            if scores[i] < self.settings.threshold or len(seen) >= self.settings.k:
-                break
-            owner = int(self.labels.owners[rows[i]])
-            if owner in seen:
-                continue
-            seen.add(owner)
-            concept = self.labels.taxonomy.concepts[owner]
-            alpha = attention(encoded.vectors, self.labels.raw_vectors(rows[i:i + 1])[0])
-            found.append(SkillMatch(concept.id, concept.label, round(float(scores[i]), 6), sentence, 0, len(sentence),
-                                    evidence(sentence, alpha, encoded.offsets)))
-        return found
+    def _matches(self, sentence: str, outcome: SentenceOutcome) -> list[SkillMatch]:
+        concepts = self.labels.taxonomy.concepts
+        return [SkillMatch(concepts[m.owner].id, concepts[m.owner].label, m.score, sentence, 0, len(sentence),
+                           m.evidence, m.related) for m in outcome.shaped]

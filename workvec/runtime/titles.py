@@ -14,7 +14,10 @@ from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.tokenizer import check_texts
 
-DEFAULT_TAXONOMY = "onet"
+# ESCO occupations (2,942 with 29,997 alternative labels) over O*NET (1,016 titles, no alternatives): JobBERT
+# validation MRR 0.366 with title cleaning (int8, exact; benchmarks/tune_titles.py); O*NET cannot be scored
+# there (no ESCO crosswalk) and missed 7 of 15 real titles (issue 12).
+DEFAULT_TAXONOMY = "esco-occupations"
 LABELS_PER_CONCEPT = 4  # labels fetched per wanted concept before de-duplicating to concepts
 
 
@@ -84,6 +87,16 @@ class TitleNormalizer:
                 found = self._concepts(r2[0], s2[0], k)
             results[keep[slot]] = found
         return results
+
+    def answer(self, titles: Sequence[str], k: int = 5, *, clean: bool = True,
+               floor: float | None | str = "calibrated") -> list:
+        """Per title a TitleAnswer: the cleaned query (workvec.runtime.title_clean), up to `k` concepts and
+        `no_match` below the calibrated floor of this model and taxonomy (workvec.runtime.title_answer)."""
+        from workvec.runtime.title_answer import answer_titles, no_match_floor
+
+        if floor == "calibrated":
+            floor = no_match_floor(self.encoder, self.labels.taxonomy.name)
+        return answer_titles(lambda texts, n: self.normalize(texts, k=n), titles, k=k, floor=floor, clean=clean)
 
     def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[TitleMatch]:
         """Collapse label hits (sorted by score) to the first `k` distinct concepts."""

@@ -94,11 +94,15 @@ def iter_batches(encodings: list[Encoding], batch_size: int, pad_id: int) -> Ite
     """Length-grouped padded batches of `encodings` (padding only up to each batch's longest text)."""
     lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
     for idx in plan_batches(lengths, batch_size):
-        width = int(lengths[idx[0]])
-        ids = np.full((len(idx), width), pad_id, dtype=np.int64)
-        mask = np.zeros((len(idx), width), dtype=np.int64)
-        for row, i in enumerate(idx):
-            n = int(lengths[i])
-            ids[row, :n] = encodings[i].ids
-            mask[row, :n] = 1
-        yield Batch(order=idx, input_ids=ids, attention_mask=mask, lengths=lengths[idx])
+        yield pad(encodings, idx, pad_id)
+
+
+def pad(encodings: list[Encoding], idx: np.ndarray, pad_id: int) -> Batch:
+    """One batch of `encodings[idx]`, in that order, padded to its longest text."""
+    lengths = np.fromiter((len(encodings[int(i)].ids) for i in idx), dtype=np.int64, count=len(idx))
+    ids = np.full((len(idx), int(lengths.max(initial=0))), pad_id, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, (i, n) in enumerate(zip(idx, lengths)):
+        ids[row, :n] = encodings[int(i)].ids
+        mask[row, :n] = 1
+    return Batch(order=np.asarray(idx), input_ids=ids, attention_mask=mask, lengths=lengths)

@@ -1,0 +1,220 @@
+"""Batch-invariant int8: per-row activation quantization (rowquant.py) and the parity gate's invariance check."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from workvec.errors import ParityError
+from workvec.export import invariance, parity, quantize, rowquant
+from workvec.runtime.manifest import MODEL_FILES, file_record, read_manifest
+
+K, N = 24, 16
+
+
+def _linear_model(path: Path) -> None:
+    """x [batch, seq, K] -> x @ W + b -> gelu-free second layer (x @ W2), fp32, as torch exports linears."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w1 = rng.normal(0, 0.3, (K, N)).astype(np.float32)
+    w2 = rng.normal(0, 0.3, (N, N)).astype(np.float32)
+    b1 = rng.normal(0, 0.1, N).astype(np.float32)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h"], name="/layer.0/dense/MatMul"),
+        helper.make_node("Add", ["b1", "h"], ["hb"], name="/layer.0/dense/Add"),
+        helper.make_node("MatMul", ["hb", "w2"], ["y"], name="/layer.1/dense/MatMul"),
+    ]
+    graph = helper.make_graph(
+        nodes, "linear", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "seq", K])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", "seq", N])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(b1, "b1")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def _session(path: Path, level: str = "all"):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = {"all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+                                        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                                        "none": ort.GraphOptimizationLevel.ORT_DISABLE_ALL}[level]
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+@pytest.fixture(scope="module")
+def linear(tmp_path_factory) -> dict[str, Path]:
+    """The fp32 graph, onnxruntime's dynamic int8 of it, and that rewritten per row (fused and standard ops)."""
+    root = tmp_path_factory.mktemp("rowquant")
+    paths = {name: root / f"{name}.onnx" for name in ("fp32", "per-tensor", "per-row", "per-row-std")}
+    _linear_model(paths["fp32"])
+    spec = quantize.QuantSpec(preset="avx2", reduce_range=True, op_types=("MatMul",), activations="per-tensor")
+    quantize.quantize(paths["fp32"], paths["per-tensor"], spec)
+    quantize.quantize(paths["fp32"], paths["per-row"], quantize.QuantSpec(preset="avx2", reduce_range=True, op_types=("MatMul",)))
+    assert rowquant.rewrite_file(paths["per-tensor"], paths["per-row-std"], fused=False) == 2
+    return paths
+
+
+def _rows(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
+    return (rng.normal(0, scale, (1, n, K))).astype(np.float32)
+
+
+def test_rewrite_replaces_every_dynamic_quantize(linear):
+    import onnx
+
+    ops = [n.op_type for n in onnx.load(str(linear["per-row"])).graph.node]
+    assert "DynamicQuantizeLinear" not in ops and ops.count("MatMulIntegerToFloat") == 2
+    assert "DynamicQuantizeLinear" in [n.op_type for n in onnx.load(str(linear["per-tensor"])).graph.node]
+
+
+@pytest.mark.parametrize("name", ["per-row", "per-row-std"])
+@pytest.mark.parametrize("level", ["all", "extended", "none"])
+def test_a_row_does_not_depend_on_its_neighbours(linear, name, level):
+    """The same rows alone and next to rows 1000x larger (e.g. padding of another length) are bit-identical."""
+    rng = np.random.default_rng(1)
+    rows = _rows(rng, 5)
+    loud = _rows(rng, 7, scale=1000.0)
+    session = _session(linear[name], level)
+    alone = np.concatenate([session.run(None, {"x": rows[:, i:i + 1]})[0] for i in range(5)], axis=1)
+    mixed = session.run(None, {"x": np.concatenate([loud[:, :3], rows, loud[:, 3:]], axis=1)})[0][:, 3:8]
+    batched = session.run(None, {"x": np.concatenate([rows, rows[:, ::-1]], axis=0)})[0][0:1]  # batch axis too
+    assert np.array_equal(alone, mixed) and np.array_equal(alone, batched)
+
+
+def test_per_tensor_quantization_is_not_row_local(linear):
+    """The control: onnxruntime's dynamic quantization changes a row when a loud neighbour joins its batch."""
+    rng = np.random.default_rng(1)
+    rows, loud = _rows(rng, 5), _rows(rng, 7, scale=1000.0)
+    session = _session(linear["per-tensor"])
+    alone = session.run(None, {"x": rows})[0]
+    mixed = session.run(None, {"x": np.concatenate([rows, loud], axis=1)})[0][:, :5]
+    assert not np.allclose(alone, mixed, rtol=1e-3, atol=1e-3)
+
+
+def test_per_row_is_faithful(linear):
+    """Per-row int8 is closer to fp32 than per-tensor int8 on rows of very different magnitudes."""
+    rng = np.random.default_rng(2)
+    x = np.concatenate([_rows(rng, 8), _rows(rng, 8, scale=50.0)], axis=1)
+    ref = _session(linear["fp32"]).run(None, {"x": x})[0]
+    err = {name: float(np.abs(_session(linear[name]).run(None, {"x": x})[0] - ref)[:, :8].max())
+           for name in ("per-row", "per-tensor")}
+    assert err["per-row"] < err["per-tensor"] / 5
+    fused, std = (_session(linear[n]).run(None, {"x": x})[0] for n in ("per-row", "per-row-std"))
+    np.testing.assert_allclose(fused, std, rtol=1e-5, atol=1e-5)
+
+
+def test_gate_refuses_a_batch_dependent_int8():
+    stats = {"mean_cosine": 0.999, "min_cosine": 0.998, "top10_overlap": 0.99,
+             "batch_invariance": {"min_cosine": 0.9991, "max_abs_diff": 0.01, "bit_identical": False}}
+    failures = parity.int8_failures(stats, parity.Thresholds())
+    assert len(failures) == 1 and "batch_invariance min_cosine 0.9991000 < 0.99999" in failures[0]
+    stats["batch_invariance"]["min_cosine"] = 0.9999999
+    assert parity.int8_failures(stats, parity.Thresholds()) == []
+
+
+def test_info_line_shows_invariance():
+    from workvec.parity_line import parity_line
+
+    inv = {"min_cosine": 0.99999999, "max_abs_diff": 4.5e-8, "bit_identical": False, "identical_share": 0.48,
+           "token_min_cosine": 1.0, "token_max_abs_diff": 0.0}
+    report = {"fp32": {"min_cosine": 1.0},
+              "int8": {"mean_cosine": 0.9956, "min_cosine": 0.9919, "top10_overlap": 0.922, "batch_invariance": inv}}
+    line = parity_line(report)
+    assert "batch invariance: 48% bit-identical, min cosine 1.0000000, max abs diff 4.5e-08" in line
+    assert line.endswith("token vectors bit-identical")
+    del report["int8"]["batch_invariance"]
+    assert "not measured" in parity_line(report)
+
+
+# ------------------------------------------------------------------ integration: a real (tiny) bundle
+
+
+def _with_int8(bundle: Path, out: Path, activations: str) -> Path:
+    """A copy of an fp32-only bundle with an int8 model quantized with `activations`."""
+    shutil.copytree(bundle, out)
+    spec = quantize.QuantSpec(preset="avx2", reduce_range=True, activations=activations)
+    quantize.quantize(out / MODEL_FILES["fp32"], out / MODEL_FILES["int8"], spec)
+    data = json.loads((out / "workvec.json").read_text())
+    data["files"][MODEL_FILES["int8"]] = file_record(out / MODEL_FILES["int8"])
+    data["quantization"] = spec.to_json()
+    (out / "workvec.json").write_text(json.dumps(data))
+    return out
+
+
+def _measure(bundle: Path) -> dict:
+    manifest = read_manifest(bundle)
+    return invariance.measure(bundle / MODEL_FILES["int8"], bundle / "tokenizer.json",
+                              max_seq_length=manifest.max_seq_length, pad_id=manifest.pad_id,
+                              probes=parity.probe_texts()[::6], tokens=manifest.kind == "skill")
+
+
+@pytest.mark.parametrize("kind", ["title", "skill"])
+def test_committed_tiny_bundles_are_batch_invariant(tiny_title_bundle, tiny_skill_bundle, kind):
+    """The torch-free fixture bundles were exported with per-row int8: alone == in any batch, any thread count."""
+    import workvec
+
+    bundle = {"title": tiny_title_bundle, "skill": tiny_skill_bundle}[kind]
+    report = _measure(bundle)
+    assert report["min_cosine"] >= 0.99999 and report.get("token_min_cosine", 1.0) >= 0.99999, report
+    assert read_manifest(bundle).quantization["activations"].startswith("per-row")
+    texts = ["data scientist", "", "we are looking for a senior java developer with cloud experience " * 3]
+    enc = workvec.Encoder.open(bundle, precision="int8")
+    alone = [enc.encode_tokens([t])[0].vectors for t in texts] if kind == "skill" else None
+    if alone is not None:  # token vectors: bit-identical
+        together = enc.encode_tokens(texts * 4, batch_size=64)[:3]
+        assert all(np.array_equal(a, b.vectors) for a, b in zip(alone, together))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["router-title", "router-skill"])
+def test_tiny_bundle_is_batch_invariant(tiny_bundles, tmp_path, name):
+    import workvec
+
+    bundle = _with_int8(tiny_bundles[name], tmp_path / name, "per-row")
+    report = _measure(bundle)
+    assert report["min_cosine"] >= 0.99999 and report.get("token_min_cosine", 1.0) >= 0.99999, report
+    texts = ["data scientist", "nurse", "we are looking for a senior java developer with cloud experience " * 3]
+    enc = workvec.Encoder.open(bundle, precision="int8", verify=False)
+    alone = np.concatenate([enc.encode([t]) for t in texts])
+    together = enc.encode(texts * 5, batch_size=64)[:3]
+    np.testing.assert_allclose(alone, together, rtol=0, atol=1e-6)
+
+
+@pytest.mark.integration
+def test_tiny_per_tensor_bundle_misses_the_bar(tiny_bundles, tmp_path):
+    report = _measure(_with_int8(tiny_bundles["router-title"], tmp_path / "pt", "per-tensor"))
+    stats = {"mean_cosine": 1.0, "min_cosine": 1.0, "top10_overlap": 1.0, "batch_invariance": report}
+    assert report["min_cosine"] < 0.99999 and parity.int8_failures(stats, parity.Thresholds())
+
+
+@pytest.mark.integration
+def test_export_refuses_below_the_invariance_bar(tiny_mpnet, tmp_path, monkeypatch):
+    """The whole export: int8 that is faithful enough but batch-dependent is refused, and nothing is left."""
+    from conftest import torch_threads
+
+    from workvec.export import bundle
+    from workvec.export.bundle import ExportRequest, export_bundle
+
+    per_tensor = quantize.QuantSpec(preset="avx2", reduce_range=True, activations="per-tensor")
+    monkeypatch.setattr(bundle, "quant_ladder", lambda preset: [per_tensor])
+    relaxed = ["int8_mean_cosine=0", "int8_min_cosine=0", "int8_top10_overlap=0"]
+    with torch_threads(1), pytest.raises(ParityError, match="batch_invariance"):
+        export_bundle(ExportRequest(model=str(tiny_mpnet.router), kind="title", out=tmp_path / "b",
+                                    bar=parity.Thresholds.parse(relaxed)), log=lambda _: None)
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_a_graph_without_dynamic_quantization_is_refused(linear, tmp_path):
+    import onnx
+
+    from workvec.errors import ExportError
+
+    assert rowquant.rewrite(onnx.load(str(linear["fp32"]))) == 0
+    with pytest.raises(ExportError, match="no DynamicQuantizeLinear"):
+        rowquant.rewrite_file(linear["fp32"], tmp_path / "x.onnx")
