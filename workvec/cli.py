@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_cache.register(sub)
     from workvec.analyze import cli as analyze_cli; analyze_cli.register(sub)  # noqa: E702
     demo.register(sub)
+    from workvec.serve.cli import register as register_serve; register_serve(sub)  # noqa: E702
     for command in sub.choices.values():
         for flag, text in SHARED_FLAGS:
             if flag not in command._option_string_actions:

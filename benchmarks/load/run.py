@@ -1,0 +1,228 @@
+"""Load test of `workvec serve` (loopback only, bounded in time): throughput, p50/p95/p99, errors, server RSS.
+
+    flock /work/bench.lock python benchmarks/load/run.py --title-bundle B --skill-bundle B [--seconds 8]
+
+Runs, each server a fresh subprocess: the service with dynamic batching and with batching off on mixed
+titles (/v1/normalize) and job-ad sentences (/v1/extract) at concurrency 1, 8, 32, 64; /v1/embeddings on the
+same texts against a peer (infinity-emb when --infinity-python is given, else a FastAPI handler calling
+sentence-transformers per request); overload: twice the sustainable rate for 30 s, then recovery.
+Texts: JobBERT vacancy titles and SkillSpan sentences from the shared data. Results: benchmarks/results/load/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from _common import machine_info, percentile, write_json, write_text
+
+LEVELS = (1, 8, 32, 64)
+
+
+def texts(shared: Path, n: int = 2000, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Vacancy titles and job-ad sentences (5+ tokens), shuffled with a fixed seed."""
+    with open(shared / "bench/jobbert/titles.validation.csv", encoding="utf-8") as fh:
+        titles = [row["vacancyTitle"] for row in csv.DictReader(fh) if row["vacancyTitle"].strip()]
+    sentences = []
+    with open(shared / "corpus/skillspan/json/dev.json", encoding="utf-8") as fh:
+        for line in fh:
+            tokens = json.loads(line)["tokens"]
+            if len(tokens) >= 5:
+                sentences.append(" ".join(tokens))
+    rng = random.Random(seed)
+    return rng.sample(titles, n), rng.sample(sentences, min(n, len(sentences)))
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS")) / 1024
+
+
+@contextlib.contextmanager
+def server(cmd: list[str], port: int, env: dict, ready: str = "/health", limit: float = 600.0):
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        until = time.monotonic() + limit
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{cmd[:4]} exited {proc.returncode}: {proc.stderr.read().decode()[-1500:]}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}{ready}", timeout=2).status_code == 200:
+                    break
+            if time.monotonic() > until:
+                raise RuntimeError(f"{cmd[:4]} not ready after {limit} s")
+            time.sleep(0.5)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def requests_for(kind: str, titles: list[str], sentences: list[str], model: str):
+    """An endless cycle of (path, body): mixed titles and sentences, one text per request."""
+    i = 0
+    while True:
+        t, s = titles[i % len(titles)], sentences[i % len(sentences)]
+        if kind == "match":
+            yield ("/v1/normalize", {"titles": [t]}) if i % 2 == 0 else ("/v1/extract", {"texts": [s]})
+        else:
+            yield "/v1/embeddings", {"input": [t if i % 2 == 0 else s], "model": model}
+        i += 1
+
+
+async def closed_loop(url: str, reqs, concurrency: int, seconds: float, pid: int, cap: int = 20000) -> dict:
+    """`concurrency` clients, each sending its next request when the last answers, for `seconds`."""
+    latencies: list[float] = []
+    codes: dict[str, int] = {}
+    peak = [rss_mib(pid)]
+    stop = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async def worker() -> None:
+            while time.monotonic() < stop and len(latencies) < cap:
+                path, body = next(reqs)
+                t0 = time.perf_counter()
+                try:
+                    r = await client.post(path, json=body)
+                    key = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                latencies.append(time.perf_counter() - t0)
+                codes[key] = codes.get(key, 0) + 1
+
+        async def sampler() -> None:
+            while time.monotonic() < stop:
+                peak.append(rss_mib(pid))
+                await asyncio.sleep(0.25)
+
+        started = time.perf_counter()
+        await asyncio.gather(sampler(), *(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return summary(latencies, codes, elapsed, max(peak), concurrency=concurrency)
+
+
+def summary(latencies: list[float], codes: dict, elapsed: float, peak: float, **extra) -> dict:
+    ok = codes.get("200", 0)
+    ms = sorted(x * 1000 for x in latencies)
+    return {**extra, "requests": len(ms), "ok": ok, "errors": len(ms) - ok, "codes": codes,
+            "throughput_rps": round(ok / elapsed, 1), "p50_ms": round(percentile(ms, 50), 1),
+            "p95_ms": round(percentile(ms, 95), 1), "p99_ms": round(percentile(ms, 99), 1), "rss_mib": round(peak, 1)}
+
+
+async def open_loop(url: str, reqs, rate: float, seconds: float, pid: int) -> dict:
+    """Requests arrive at `rate` per second whatever the answers (what overload looks like)."""
+    latencies, codes, peak, pending = [], {}, [rss_mib(pid)], []
+    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+        async def one(path, body) -> None:
+            t0 = time.perf_counter()
+            try:
+                key = str((await client.post(path, json=body)).status_code)
+            except httpx.HTTPError as exc:
+                key = type(exc).__name__
+            latencies.append(time.perf_counter() - t0)
+            codes[key] = codes.get(key, 0) + 1
+
+        started = time.perf_counter()
+        n = 0
+        while (now := time.perf_counter() - started) < seconds:
+            while n < now * rate:
+                pending.append(asyncio.ensure_future(one(*next(reqs))))
+                n += 1
+            peak.append(rss_mib(pid))
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*pending)
+        elapsed = time.perf_counter() - started
+    return summary(latencies, codes, elapsed, max(peak), rate=rate, seconds=seconds)
+
+
+def workvec_cmd(args, port: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "workvec", "serve", "--title-bundle", args.title_bundle, "--skill-bundle",
+            args.skill_bundle, "--port", str(port), "--log-level", "warning", *extra]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--title-bundle", required=True)
+    p.add_argument("--skill-bundle", required=True)
+    p.add_argument("--seconds", type=float, default=8.0, help="per concurrency level")
+    p.add_argument("--overload-seconds", type=float, default=30.0)
+    p.add_argument("--infinity-python", help="python of a venv with infinity-emb (else the sentence-transformers handler)")
+    p.add_argument("--model-dir", help="sentence-transformers folder for the peer (with model.onnx for infinity)")
+    p.add_argument("--port", type=int, default=18190)
+    p.add_argument("--out", default=str(REPO / "benchmarks/results/load"))
+    args = p.parse_args()
+    shared = Path(os.environ.get("WORKVEC_SHARED", REPO.parent / "shared/data"))
+    titles, sentences = texts(shared)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    url = f"http://127.0.0.1:{args.port}"
+    results: dict = {"machine": machine_info(["onnxruntime", "fastapi", "uvicorn", "httpx"]), "runs": {}}
+
+    def levels(name: str, cmd: list[str], kind: str, model: str = "title", ready: str = "/ready") -> None:
+        with server(cmd, args.port, env, ready=ready) as proc:
+            runs = []
+            for c in LEVELS:
+                reqs = requests_for(kind, titles, sentences, model)
+                runs.append(asyncio.run(closed_loop(url, reqs, c, args.seconds, proc.pid)))
+                print(name, runs[-1], flush=True)
+            results["runs"][name] = runs
+
+    levels("workvec batching", workvec_cmd(args, args.port), "match")
+    levels("workvec batching off", workvec_cmd(args, args.port, "--no-batching"), "match")
+    levels("workvec /v1/embeddings", workvec_cmd(args, args.port, "--no-skills"), "embed")
+    if args.infinity_python:
+        peer = [args.infinity_python, "-m", "infinity_emb.cli", "v2", "--model-id", args.model_dir, "--engine",
+                "optimum", "--device", "cpu", "--port", str(args.port), "--host", "127.0.0.1"]
+        levels("infinity-emb /v1/embeddings", peer, "embed", model=args.model_dir, ready="/health")
+    else:
+        peer = [sys.executable, str(HERE / "st_server.py"), args.model_dir, str(args.port)]
+        levels("sentence-transformers handler /v1/embeddings", peer, "embed", ready="/docs")
+
+    sustainable = max(r["throughput_rps"] for r in results["runs"]["workvec batching"])
+    with server(workvec_cmd(args, args.port, "--max-queue", "256"), args.port, env, ready="/ready") as proc:
+        reqs = requests_for("match", titles, sentences, "title")
+        over = asyncio.run(open_loop(url, reqs, 2 * sustainable, args.overload_seconds, proc.pid))
+        print("overload", over, flush=True)
+        after = asyncio.run(closed_loop(url, reqs, 8, 5.0, proc.pid))
+        print("after", after, flush=True)
+        results["overload"] = {"sustainable_rps": sustainable, "during": over, "after": after,
+                               "alive": proc.poll() is None}
+    out = Path(args.out)
+    write_json(out / "load.json", results)
+    write_text(out / "load.md", report(results))
+
+
+def report(results: dict) -> str:
+    lines = ["| run | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors | server RSS MiB |", "|---" * 8 + "|"]
+    for name, runs in results["runs"].items():
+        for r in runs:
+            lines.append(f"| {name} | {r['concurrency']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p95_ms']} |"
+                         f" {r['p99_ms']} | {r['errors']} | {r['rss_mib']} |")
+    o = results["overload"]
+    lines += ["", (f"Overload: {o['during']['rate']:.0f} req/s offered (2x the {o['sustainable_rps']} req/s sustained)"
+              f" for {o['during']['seconds']:.0f} s: codes {o['during']['codes']}, p99 {o['during']['p99_ms']} ms,"
+              f" peak RSS {o['during']['rss_mib']} MiB; server alive after: {o['alive']}; then 5 s at"
+              f" concurrency 8: {o['after']['throughput_rps']} req/s, p99 {o['after']['p99_ms']} ms, codes"
+              f" {o['after']['codes']}.")]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

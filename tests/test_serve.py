@@ -1,0 +1,232 @@
+"""`workvec serve` against real servers on loopback ports: endpoints, batching, limits, API key, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import signal
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+from serve_support import ADS, KEY, QUERIES, running, serve_args
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The main service (fp32 until batch-invariant int8 lands): small limits to test them."""
+    tmp = tmp_path_factory.mktemp("serve")
+    args = serve_args(tmp, "--precision", "fp32", "--max-texts", "16", "--max-request-bytes", "4096",
+                      "--max-wait-ms", "20")
+    with running(args, tmp) as srv:
+        yield srv
+
+
+def _post(client: httpx.Client, path: str, body) -> httpx.Response:
+    return client.post(path, json=body)
+
+
+def test_health_ready_info_metrics_openapi(server):
+    with server.client() as c:
+        assert c.get("/health").json() == {"status": "ok"}
+        assert c.get("/ready").json() == {"ready": True}
+        info = c.get("/info").json()
+        assert set(info["sides"]) == {"title", "skill"}
+        assert info["sides"]["title"]["taxonomy"]["sha256"] and info["sides"]["title"]["precision"] == "fp32"
+        assert info["limits"]["max_texts"] == 16 and info["versions"]["onnxruntime"]
+        paths = c.get("/openapi.json").json()["paths"]
+        assert {"/v1/normalize", "/v1/extract", "/v1/embeddings", "/health", "/ready", "/info", "/metrics"} <= set(paths)
+        _post(c, "/v1/normalize", {"titles": ["nurse"]})
+        text = c.get("/metrics").text
+    for name in ("workvec_requests_total", "workvec_request_seconds_bucket", "workvec_queue_texts",
+                 "workvec_batch_texts_bucket", "workvec_batch_tokens_bucket", "workvec_inference_seconds_bucket"):
+        assert name in text
+    assert 'route="/v1/normalize",status="200"' in text
+
+
+def test_results_match_the_library(server, tmp_path):
+    """/v1/normalize and /v1/extract return what the library (and so the CLI's --json) returns."""
+    from workvec.serve.engine import Engine
+    from workvec.serve.settings import ServeSettings
+
+    log_args = server.process.args
+    opt = {a: log_args[i + 1] for i, a in enumerate(log_args) if a.startswith("--") and i + 1 < len(log_args)}
+    engine = Engine(ServeSettings(title_bundle=opt["--title-bundle"], skill_bundle=opt["--skill-bundle"],
+                                  titles_taxonomy=opt["--titles-taxonomy"], skills_taxonomy=opt["--skills-taxonomy"],
+                                  index_dir=opt["--index-dir"], precision="fp32", threads=1))
+    with server.client() as c:
+        got = _post(c, "/v1/normalize", {"titles": QUERIES[:3], "k": 3}).json()
+        ads = _post(c, "/v1/extract", {"texts": ADS, "threshold": 0.5}).json()
+    titles = engine.sides["title"].matcher
+    want = [{"query": q, "matches": [m.to_json() for m in ms]} for q, ms in zip(QUERIES[:3], titles.normalize(QUERIES[:3], k=3))]
+    assert got == {"results": want}
+    extractor = engine._extractor(0.5, 5)
+    assert ads == {"results": [{"skills": [m.to_json() for m in extractor.extract(ad)]} for ad in ADS]}
+    assert any(r["skills"] for r in ads["results"])
+
+
+def test_embeddings_openai_shape(server):
+    with server.client() as c:
+        one = _post(c, "/v1/embeddings", {"input": "registered nurse", "model": "title"}).json()
+        many = _post(c, "/v1/embeddings", {"input": ["registered nurse", "chef"], "model": "minilm-title",
+                                           "encoding_format": "base64", "user": "ignored"}).json()
+        skill = _post(c, "/v1/embeddings", {"input": ["chef"], "model": "skill"})
+    assert one["object"] == "list" and one["model"] == "title" and one["data"][0]["object"] == "embedding"
+    assert len(one["data"][0]["embedding"]) == 384 and one["usage"]["prompt_tokens"] == one["usage"]["total_tokens"] > 2
+    decoded = np.frombuffer(base64.b64decode(many["data"][0]["embedding"]), dtype="<f4")
+    assert np.array_equal(decoded, np.asarray(one["data"][0]["embedding"], dtype=np.float32))
+    assert [d["index"] for d in many["data"]] == [0, 1]
+    assert skill.status_code == 200
+
+
+def _error(response: httpx.Response, status: int, limit: str) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()["error"]
+    assert body["limit"] == limit and body["status"] == status and body["message"]
+    return body
+
+
+def test_limits_and_bad_input(server):
+    with server.client() as c:
+        _error(_post(c, "/v1/embeddings", {"input": "x", "model": "nope"}), 404, "loaded_models")
+        _error(_post(c, "/v1/normalize", {"titles": ["x"], "taxonomy": "esco-occupations"}), 404, "loaded_models")
+        _error(_post(c, "/v1/normalize", {"titles": ["x"] * 17}), 413, "max_texts")
+        _error(_post(c, "/v1/normalize", {"titles": ["x" * 5000]}), 413, "max_request_bytes")
+        streamed = c.post("/v1/normalize", content=iter([b'{"titles": ["', b"y" * 5000, b'"]}']),
+                          headers={"content-type": "application/json"})
+        _error(streamed, 413, "max_request_bytes")
+        _error(c.post("/v1/normalize", content=b'{"titles": [', headers={"content-type": "application/json"}),
+               422, "schema")
+        _error(_post(c, "/v1/normalize", {"titles": "one string"}), 422, "schema")
+        _error(_post(c, "/v1/normalize", {"titles": [1, 2]}), 422, "schema")
+        _error(_post(c, "/v1/normalize", {"titles": ["x"], "k": 0}), 422, "schema")
+        _error(_post(c, "/v1/extract", {"texts": ["x"], "threshold": 2}), 422, "schema")
+        _error(_post(c, "/v1/extract", {"text": ["x"]}), 422, "schema")
+        assert _post(c, "/v1/normalize", {"titles": []}).json() == {"results": []}
+        assert _post(c, "/v1/extract", {"texts": [""]}).json() == {"results": [{"skills": []}]}
+
+
+def test_api_key(server):
+    with server.client(key=None) as c:
+        assert c.get("/health").status_code == 200 and c.get("/ready").status_code == 200
+        missing = _error(_post(c, "/v1/normalize", {"titles": ["x"]}), 401, "api_key")
+        assert "missing" in missing["message"]
+        wrong = c.post("/v1/normalize", json={"titles": ["x"]}, headers={"Authorization": "Bearer nope"})
+        _error(wrong, 401, "api_key")
+        assert wrong.headers["www-authenticate"] == "Bearer"
+        _error(c.get("/metrics"), 401, "api_key")
+        ok = c.post("/v1/normalize", json={"titles": ["x"]}, headers={"X-API-Key": KEY})
+        assert ok.status_code == 200
+
+
+async def _storm(url: str, n: int) -> list[tuple[str, dict, dict]]:
+    """n concurrent requests of every kind; returns (path, body, answer)."""
+    bodies = []
+    for i in range(n):
+        bodies += [("/v1/normalize", {"titles": QUERIES[i % 8: i % 8 + 1 + i % 3], "k": 3}),
+                   ("/v1/extract", {"texts": [ADS[i % 3]], "threshold": 0.5}),
+                   ("/v1/embeddings", {"input": [QUERIES[(i + 3) % 8], ADS[i % 3]], "model": "title"})]
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as c:
+        answers = await asyncio.gather(*(c.post(p, json=b) for p, b in bodies))
+    return [(p, b, a.json()) for (p, b), a in zip(bodies, answers)]
+
+
+def _same_alone_and_under_load(server) -> None:
+    loaded = asyncio.run(_storm(server.url, 12))
+    with server.client() as c:
+        for path, body, answer in loaded:
+            _assert_same(path, _post(c, path, body).json(), answer)
+        metrics = c.get("/metrics").text
+    count = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("workvec_batch_texts_count"))
+    total = sum(float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("workvec_batch_texts_sum"))
+    assert total / count > 1.5, f"no batching happened: {total} texts in {count} batches"
+
+
+def _assert_same(path: str, alone: dict, loaded: dict) -> None:
+    """Extraction (token vectors): identical JSON. Pooled vectors and the label search's matrix product
+    (BLAS sums a one-row product in another order than a many-row one) may move the last float bit, so
+    embeddings and title scores get 1e-6; ids, labels and order must match exactly."""
+    if path == "/v1/extract":
+        assert alone == loaded, "extraction differs under load"
+    elif path == "/v1/embeddings":
+        got, want = ([d["embedding"] for d in r["data"]] for r in (alone, loaded))
+        assert np.abs(np.asarray(got) - np.asarray(want)).max() < 1e-6
+    else:
+        for a, b in zip(alone["results"], loaded["results"]):
+            assert [(m["id"], m["matched_label"]) for m in a["matches"]] == [(m["id"], m["matched_label"]) for m in b["matches"]]
+            assert max((abs(x["score"] - y["score"]) for x, y in zip(a["matches"], b["matches"])), default=0) <= 2e-6
+
+
+def test_same_answer_alone_and_under_load(server):
+    """Concurrent requests share batches (mean batch > 1.5 texts) and still get what they get alone."""
+    _same_alone_and_under_load(server)
+
+
+@pytest.mark.integration
+@pytest.mark.xfail(reason="dynamic int8 quantizes activations per batch; batch-invariant after issue 9 (per-row int8)",
+                   strict=False)
+def test_same_answer_under_load_int8(tmp_path):
+    with running(serve_args(tmp_path, "--precision", "int8", "--max-wait-ms", "20"), tmp_path) as srv:
+        _same_alone_and_under_load(srv)
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory):
+    """Batches wait 1.5 s for company, the queue holds 8 texts, requests give up after 1 s."""
+    tmp = tmp_path_factory.mktemp("serve-slow")
+    args = serve_args(tmp, "--max-wait-ms", "1500", "--max-queue", "8", "--request-timeout-s", "1",
+                      "--max-batch-tokens", "100000", skills=False)
+    with running(args, tmp) as srv:
+        yield srv
+
+
+def test_queue_full_429_and_deadline_503(slow_server):
+    with slow_server.client() as c, slow_server.client() as c2:
+        first: dict = {}
+        waiting = threading.Thread(target=lambda: first.update(r=_post(c, "/v1/normalize", {"titles": QUERIES})))
+        waiting.start()
+        time.sleep(0.4)  # the first request's 8 titles now fill the queue
+        full = _post(c2, "/v1/normalize", {"titles": ["nurse"]})
+        waiting.join(10)
+        _error(full, 429, "max_queue")
+        assert int(full.headers["retry-after"]) >= 1
+        _error(first["r"], 503, "request_timeout")
+        assert _post(c2, "/v1/embeddings", {"input": "x"}).status_code == 503  # 1.5 s wait > 1 s deadline
+        assert 'limit="max_queue"' in c2.get("/metrics").text
+
+
+def test_sigterm_finishes_in_flight_and_exits_0(tmp_path):
+    args = serve_args(tmp_path, "--max-wait-ms", "1500", skills=False)
+    with running(args, tmp_path, key=False) as srv:
+        result: dict = {}
+        client = srv.client(key=None)
+        thread = threading.Thread(target=lambda: result.update(r=_post(client, "/v1/normalize", {"titles": ["nurse"]})))
+        thread.start()
+        time.sleep(0.5)  # the request is waiting in the batcher
+        srv.process.send_signal(signal.SIGTERM)
+        thread.join(20)
+        assert srv.process.wait(timeout=30) == 0
+        client.close()
+        assert result["r"].status_code == 200
+        assert result["r"].json()["results"][0]["matches"]
+        with pytest.raises(httpx.TransportError):
+            httpx.get(srv.url + "/health", timeout=2)
+
+
+def test_bad_bundle_is_one_line_error(tmp_path):
+    import subprocess
+    import sys
+
+    from serve_support import REPO
+
+    done = subprocess.run([sys.executable, "-m", "workvec", "serve", "--title-bundle", str(tmp_path / "none"),
+                           "--no-skills", "--port", "0"], capture_output=True, text=True, timeout=60, check=False,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert "workvec: error:" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,225 @@
+"""The FastAPI app: routes, error bodies, and the batcher's life (started and drained with the app)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Hashable, Sequence
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from workvec.errors import WorkvecError
+from workvec.serve.batcher import Batcher, DeadlineExceeded, QueueFull
+from workvec.serve.engine import Engine, UnknownModel
+from workvec.serve.guard import Guard, error_body
+from workvec.serve.metrics import CONTENT_TYPE_LATEST, Metrics
+from workvec.serve.schemas import (
+    EmbeddingsRequest,
+    EmbeddingsResponse,
+    ExtractRequest,
+    ExtractResponse,
+    NormalizeRequest,
+    NormalizeResponse,
+)
+from workvec.serve.settings import ServeSettings
+
+__all__ = ["ServeError", "create_app"]
+
+
+class ServeError(Exception):
+    """A refusal with an HTTP status, the limit it names and a message that says what to do."""
+
+    def __init__(self, status: int, limit: str, message: str, headers: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.limit, self.headers = status, limit, headers or {}
+
+
+def _error(status: int, limit: str, message: str, headers: dict | None = None) -> Response:
+    return Response(error_body(status, limit, message), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+class _State:
+    """What the routes share: the engine (None while loading), the batcher, metrics, settings."""
+
+    def __init__(self, settings: ServeSettings, engine: Engine | None, load: Callable[[], Engine] | None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.load = load
+        self.load_error: str | None = None
+        self.on_load_error: Callable[[], None] | None = None
+        self.metrics = Metrics()
+        self.batcher: Batcher | None = None
+        self.started = time.time()
+
+    def ready_engine(self) -> Engine:
+        if self.engine is None:
+            why = f"loading failed: {self.load_error}" if self.load_error else "bundles and indexes are still loading"
+            raise ServeError(503, "ready", f"not ready ({why}); poll GET /ready", {"Retry-After": "5"})
+        return self.engine
+
+    def check_count(self, n: int, what: str) -> None:
+        if n > self.settings.max_texts:
+            raise ServeError(413, "max_texts", f"{n} {what} in one request; at most {self.settings.max_texts}"
+                                               " (--max-texts): split the request")
+
+    async def submit(self, key: Hashable, texts: Sequence, tokens: Sequence[int]) -> list:
+        try:
+            return await self.batcher.submit(key, texts, tokens, timeout=self.settings.request_timeout_s)
+        except QueueFull as exc:
+            self.metrics.rejected.labels("max_queue").inc()
+            raise ServeError(429, "max_queue", f"{exc} (--max-queue); retry later", {"Retry-After": str(exc.retry_after)})
+        except DeadlineExceeded as exc:
+            self.metrics.rejected.labels("request_timeout").inc()
+            raise ServeError(503, "request_timeout", f"{exc} (--request-timeout-s {self.settings.request_timeout_s:g});"
+                                                     " the service is overloaded, retry later", {"Retry-After": "1"})
+
+
+def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> FastAPI:
+    """The service. Without `engine` the bundles load on a thread after startup (GET /ready says when)."""
+    state = _State(settings, engine, None if engine is not None else (lambda: Engine(settings)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        state.batcher = Batcher(lambda key, texts: state.engine.run(key, texts), max_batch_tokens=settings.max_batch_tokens,
+                                max_wait_ms=settings.max_wait_ms, max_queue=settings.max_queue,
+                                batching=settings.batching, on_batch=state.metrics.observe_batch)
+        state.batcher.start()
+        loader = asyncio.get_running_loop().create_task(_load(state)) if state.engine is None else None
+        yield
+        if loader is not None:
+            loader.cancel()
+        await state.batcher.stop()
+
+    app = FastAPI(title="workvec", version=_version(), lifespan=lifespan,
+                  description="Job-title normalization, skill extraction and embeddings from workvec bundles.")
+    app.state.serve = state
+    api_key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
+    app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics)
+    _handlers(app)
+    _routes(app, state)
+    return app
+
+
+async def _load(state: _State) -> None:
+    try:
+        state.engine = await asyncio.to_thread(state.load)
+    except (WorkvecError, OSError, ValueError) as exc:
+        state.load_error = str(exc)
+        print(f"workvec: error: {exc}", file=sys.stderr)
+        if state.on_load_error is not None:
+            state.on_load_error()
+
+
+def _handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServeError)
+    async def serve_error(request: Request, exc: ServeError):
+        return _error(exc.status, exc.limit, str(exc), exc.headers)
+
+    @app.exception_handler(UnknownModel)
+    async def unknown(request: Request, exc: UnknownModel):
+        return _error(404, "loaded_models", str(exc.args[0]))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+        return _error(422, "schema", f"invalid request body ({where}); see GET /docs for the schema")
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return _error(exc.status_code, getattr(exc, "limit", "http"), str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(WorkvecError)
+    async def workvec_error(request: Request, exc: WorkvecError):
+        return _error(422, "input", str(exc))
+
+
+def _json(data: dict) -> Response:
+    return Response(json.dumps(data, ensure_ascii=False), media_type="application/json")
+
+
+def _routes(app: FastAPI, state: _State) -> None:
+    @app.post("/v1/normalize", response_model=NormalizeResponse)
+    async def normalize(body: NormalizeRequest) -> Response:
+        """Map job titles to occupations (results as `workvec normalize --json` prints them)."""
+        engine = state.ready_engine()
+        engine.side("title", body.taxonomy)
+        state.check_count(len(body.titles), "titles")
+        found = await state.submit(("normalize", body.k), body.titles, engine.count_tokens("title", body.titles))
+        return _json({"results": [{"query": t, "matches": [m.to_json() for m in ms]} for t, ms in zip(body.titles, found)]})
+
+    @app.post("/v1/extract", response_model=ExtractResponse)
+    async def extract(body: ExtractRequest) -> Response:
+        """Skills in job-ad texts (results as `workvec extract --json` prints them)."""
+        engine = state.ready_engine()
+        engine.side("skill", body.taxonomy)
+        state.check_count(len(body.texts), "texts")
+        threshold = engine.default_threshold() if body.threshold is None else body.threshold
+        spans = [engine.sentences(t) for t in body.texts]
+        flat = [s.text for ss in spans for s in ss]
+        found = await state.submit(("extract", threshold, body.top_k), flat, engine.count_tokens("skill", flat))
+        results, at = [], 0
+        for ss in spans:
+            merged = engine.merge(ss, found[at:at + len(ss)])
+            at += len(ss)
+            results.append({"skills": [m.to_json() for m in merged]})
+        return _json({"results": results})
+
+    @app.post("/v1/embeddings", response_model=EmbeddingsResponse)
+    async def embeddings(body: EmbeddingsRequest) -> Response:
+        """Sentence vectors in OpenAI's embeddings shape."""
+        engine = state.ready_engine()
+        side = engine.model(body.model)
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        state.check_count(len(texts), "inputs")
+        tokens = engine.count_tokens(side.kind, texts)
+        vectors = await state.submit(("embed", side.kind), texts, tokens)
+        data = [{"object": "embedding", "index": i, "embedding": _vector(v, body.encoding_format)}
+                for i, v in enumerate(vectors)]
+        used = int(sum(tokens))
+        return _json({"object": "list", "data": data, "model": body.model or side.names()[1],
+                      "usage": {"prompt_tokens": used, "total_tokens": used}})
+
+    @app.get("/health")
+    async def health() -> dict:
+        """Alive (the process answers)."""
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        """Bundles loaded and indexes built: 200, else 503."""
+        if state.engine is None:
+            return JSONResponse({"ready": False, "error": state.load_error}, status_code=503, headers={"Retry-After": "5"})
+        return JSONResponse({"ready": True})
+
+    @app.get("/info")
+    async def info() -> dict:
+        """Bundles, parity, versions, taxonomy hashes and limits."""
+        engine = state.ready_engine()
+        return {**engine.info(), "limits": state.settings.limits(), "uptime_s": round(time.time() - state.started, 1)}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus exposition."""
+        return Response(state.metrics.render(state.batcher.queued if state.batcher else 0), media_type=CONTENT_TYPE_LATEST)
+
+
+def _vector(v: np.ndarray, fmt: str):
+    if fmt == "base64":
+        return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode()
+    return v.tolist()
+
+
+def _version() -> str:
+    import workvec
+
+    return workvec.__version__

@@ -1,0 +1,57 @@
+"""`workvec serve`: the HTTP service's sub-command."""
+
+from __future__ import annotations
+
+import argparse
+
+from workvec.serve.settings import ServeSettings
+
+__all__ = ["register"]
+
+_D = ServeSettings()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from workvec.serve.server import run
+
+    settings = ServeSettings(
+        title_bundle=args.title_bundle, skill_bundle=args.skill_bundle,
+        titles_taxonomy=args.titles_taxonomy, skills_taxonomy=args.skills_taxonomy,
+        load_titles=not args.no_titles, load_skills=not args.no_skills, index_dir=args.index_dir,
+        precision=args.precision, threads=args.threads, host=args.host, port=args.port,
+        max_batch_tokens=args.max_batch_tokens, max_wait_ms=args.max_wait_ms, max_queue=args.max_queue,
+        max_request_bytes=args.max_request_bytes, max_texts=args.max_texts,
+        request_timeout_s=args.request_timeout_s, batching=not args.no_batching, api_key_env=args.api_key_env,
+    )
+    return run(settings, log_level=args.log_level)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `serve` sub-command."""
+    p = sub.add_parser("serve", help="HTTP service: /v1/normalize, /v1/extract, /v1/embeddings (needs the serve extra)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--title-bundle", help="title bundle directory (default: the one `workvec demo` exports)")
+    p.add_argument("--skill-bundle", help="skill bundle directory (default: the one `workvec demo` exports)")
+    p.add_argument("--titles-taxonomy", default=_D.titles_taxonomy, help="embedded name or a file path")
+    p.add_argument("--skills-taxonomy", default=_D.skills_taxonomy, help="embedded name or a file path")
+    p.add_argument("--no-titles", action="store_true", help="serve the skill side only")
+    p.add_argument("--no-skills", action="store_true", help="serve the title side only")
+    p.add_argument("--index-dir", help="where label indexes are cached (default: $WORKVEC_HOME/indexes)")
+    p.add_argument("--precision", default=_D.precision, choices=("auto", "int8", "fp32"))
+    p.add_argument("--host", default=_D.host, help="interface to listen on (loopback by default)")
+    p.add_argument("--port", type=int, default=_D.port)
+    p.add_argument("--max-batch-tokens", type=int, default=_D.max_batch_tokens,
+                   help="padded tokens (rows x longest text) per inference batch")
+    p.add_argument("--max-wait-ms", type=float, default=_D.max_wait_ms,
+                   help="how long a batch's first text waits for others")
+    p.add_argument("--max-queue", type=int, default=_D.max_queue, help="texts waiting for inference; past it: 429")
+    p.add_argument("--max-request-bytes", type=int, default=_D.max_request_bytes, help="request body limit; past it: 413")
+    p.add_argument("--max-texts", type=int, default=_D.max_texts, help="texts per request; past it: 413")
+    p.add_argument("--request-timeout-s", type=float, default=_D.request_timeout_s,
+                   help="a request still waiting after this gets 503")
+    p.add_argument("--no-batching", action="store_true", help="one request per inference batch (for comparisons)")
+    p.add_argument("--api-key-env", metavar="VAR",
+                   help="require 'Authorization: Bearer <$VAR>' on /v1/*, /info and /metrics")
+    p.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all cores, at most 8)")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(func=_serve)

@@ -1,0 +1,110 @@
+"""ASGI middleware in front of every route: API key, request-body limit, request metrics."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+
+from starlette.exceptions import HTTPException
+
+from workvec.serve.metrics import Metrics
+
+__all__ = ["Guard", "error_body"]
+
+OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/redoc"})
+ROUTES = frozenset({"/v1/normalize", "/v1/extract", "/v1/embeddings", "/health", "/ready", "/info", "/metrics",
+                    "/docs", "/openapi.json"})
+
+
+def error_body(status: int, limit: str, message: str) -> bytes:
+    """The JSON every refusal carries: which limit and what to do."""
+    return json.dumps({"error": {"status": status, "limit": limit, "message": message}}).encode()
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from `receive` once a streamed body passes the limit (an HTTPException, so that the
+    framework's body reader lets it through to the app's handler)."""
+
+    limit = "max_request_bytes"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(status_code=413, detail=message)
+
+
+class Guard:
+    """Refuse before the app sees the request: 401 without the API key (when one is set), 413 for a body
+    over `max_bytes` (by Content-Length, or while streaming); time and count every request by route."""
+
+    def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.api_key = api_key.encode() if api_key else None
+        self.max_bytes = max_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        route = path if path in ROUTES else "other"
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_status(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            refusal = self._refusal(scope, path)
+            if refusal is not None:
+                await _reply(send_status, *refusal)
+                return
+            await self.app(scope, self._limited(receive), send_status)
+        except BodyTooLarge:
+            await _reply(send_status, 413, "max_request_bytes", self._too_large())
+        finally:
+            self.metrics.observe_request(route, status["code"], time.perf_counter() - started)
+
+    def _refusal(self, scope, path: str) -> tuple | None:
+        headers = dict(scope["headers"])
+        if self.api_key is not None and path not in OPEN_PATHS:
+            given = _bearer(headers.get(b"authorization", b"")) or headers.get(b"x-api-key", b"")
+            if not hmac.compare_digest(given, self.api_key):
+                what = "wrong" if given else "missing"
+                return 401, "api_key", f"{what} API key: send 'Authorization: Bearer KEY'", [(b"www-authenticate", b"Bearer")]
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            return 413, "max_request_bytes", self._too_large()
+        return None
+
+    def _too_large(self) -> str:
+        return f"request body over {self.max_bytes} bytes (--max-request-bytes); send fewer or shorter texts"
+
+    def _limited(self, receive):
+        seen = 0
+
+        async def limited():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self._too_large())
+            return message
+
+        return limited
+
+
+def _bearer(value: bytes) -> bytes:
+    scheme, _, token = value.partition(b" ")
+    return token.strip() if scheme.lower() == b"bearer" else b""
+
+
+async def _reply(send, status: int, limit: str, message: str, headers: list | None = None) -> None:
+    body = error_body(status, limit, message)
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,75 @@
+"""Request and response bodies (pydantic: wrong types and malformed JSON become 422 with the field named)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["EmbeddingsRequest", "EmbeddingsResponse", "ExtractRequest", "ExtractResponse", "NormalizeRequest",
+           "NormalizeResponse"]
+
+_STRICT = ConfigDict(extra="forbid", strict=True)
+
+
+class NormalizeRequest(BaseModel):
+    """Titles to map to occupations."""
+
+    model_config = _STRICT
+    titles: list[str] = Field(description="job titles, one result each, in order")
+    k: int = Field(5, ge=1, le=100, description="concepts per title")
+    taxonomy: str | None = Field(None, description="must name the loaded titles taxonomy when given")
+
+
+class TitleResult(BaseModel):
+    query: str
+    matches: list[dict[str, Any]] = Field(description="TitleMatch objects, as `workvec normalize --json` prints")
+
+
+class NormalizeResponse(BaseModel):
+    results: list[TitleResult]
+
+
+class ExtractRequest(BaseModel):
+    """Job-ad texts to find skills in."""
+
+    model_config = _STRICT
+    texts: list[str] = Field(description="job-ad texts, one result each, in order")
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="minimum ConTeXT-match score (default: calibrated)")
+    top_k: int = Field(5, ge=1, le=100, description="skills kept per sentence")
+    taxonomy: str | None = Field(None, description="must name the loaded skills taxonomy when given")
+
+
+class SkillResult(BaseModel):
+    skills: list[dict[str, Any]] = Field(description="SkillMatch objects, as `workvec extract --json` prints")
+
+
+class ExtractResponse(BaseModel):
+    results: list[SkillResult]
+
+
+class EmbeddingsRequest(BaseModel):
+    """OpenAI's embeddings request (fields other clients send, such as `user`, are accepted and ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+    input: str | list[str]
+    model: str | None = Field(None, description="a loaded bundle: 'title', 'skill' or its folder name")
+    encoding_format: Literal["float", "base64"] = "float"
+
+
+class Embedding(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Embedding]
+    model: str
+    usage: Usage
