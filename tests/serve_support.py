@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_BUNDLES = Path(os.environ.get("WORKVEC_DEV_BUNDLES", "/work/wvhome/bundles"))
+FIXTURES = REPO / "tests" / "fixtures" / "bundles"
 KEY_ENV = "WORKVEC_TEST_API_KEY"
 KEY = "s3cret-key"
 
@@ -51,11 +51,8 @@ QUERIES = ["Sr. Java Dev", "RN night shift", "HGV driver", "bookkeeper part time
 
 
 def bundles() -> tuple[Path, Path]:
-    """The dev bundles (the tiny fixture bundles replace them once they land)."""
-    title, skill = DEV_BUNDLES / "minilm-title", DEV_BUNDLES / "minilm-skill"
-    if not (title.is_dir() and skill.is_dir()):
-        pytest.skip(f"dev bundles not found under {DEV_BUNDLES} (set WORKVEC_DEV_BUNDLES)")
-    return title, skill
+    """The committed tiny bundles (per-row int8: batch-invariant; torch-free)."""
+    return FIXTURES / "tiny-title", FIXTURES / "tiny-skill"
 
 
 def free_port() -> int:
@@ -108,10 +105,12 @@ def running(args: list[str], tmp: Path, *, key: bool = True, ready_s: float = 12
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
-                process.wait(timeout=30)
+                code = process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+                raise AssertionError(f"server did not exit within 30 s of SIGTERM: {log.read_text()[-2000:]}") from None
+            assert code == 0, f"server exited {code} on SIGTERM: {log.read_text()[-2000:]}"
 
 
 def _wait_ready(server: Server, limit: float) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import signal
+import json
 import threading
 import time
 
@@ -15,14 +16,14 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from serve_support import ADS, KEY, QUERIES, running, serve_args
+from serve_support import ADS, KEY, QUERIES, bundles, running, serve_args
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The main service (fp32 until batch-invariant int8 lands): small limits to test them."""
+    """The main service at its default precision (per-row int8 on CPU): small limits to test them."""
     tmp = tmp_path_factory.mktemp("serve")
-    args = serve_args(tmp, "--precision", "fp32", "--max-texts", "16", "--max-request-bytes", "4096",
+    args = serve_args(tmp, "--max-texts", "16", "--max-request-bytes", "4096",
                       "--max-wait-ms", "20")
     with running(args, tmp) as srv:
         yield srv
@@ -38,7 +39,7 @@ def test_health_ready_info_metrics_openapi(server):
         assert c.get("/ready").json() == {"ready": True}
         info = c.get("/info").json()
         assert set(info["sides"]) == {"title", "skill"}
-        assert info["sides"]["title"]["taxonomy"]["sha256"] and info["sides"]["title"]["precision"] == "fp32"
+        assert info["sides"]["title"]["taxonomy"]["sha256"] and info["sides"]["title"]["precision"] == "int8"
         assert info["limits"]["max_texts"] == 16 and info["versions"]["onnxruntime"]
         paths = c.get("/openapi.json").json()["paths"]
         assert {"/v1/normalize", "/v1/extract", "/v1/embeddings", "/health", "/ready", "/info", "/metrics"} <= set(paths)
@@ -59,7 +60,7 @@ def test_results_match_the_library(server, tmp_path):
     opt = {a: log_args[i + 1] for i, a in enumerate(log_args) if a.startswith("--") and i + 1 < len(log_args)}
     engine = Engine(ServeSettings(title_bundle=opt["--title-bundle"], skill_bundle=opt["--skill-bundle"],
                                   titles_taxonomy=opt["--titles-taxonomy"], skills_taxonomy=opt["--skills-taxonomy"],
-                                  index_dir=opt["--index-dir"], precision="fp32", threads=1))
+                                  index_dir=opt["--index-dir"], precision="auto", threads=1))
     with server.client() as c:
         got = _post(c, "/v1/normalize", {"titles": QUERIES[:3], "k": 3}).json()
         ads = _post(c, "/v1/extract", {"texts": ADS, "threshold": 0.5}).json()
@@ -74,11 +75,12 @@ def test_results_match_the_library(server, tmp_path):
 def test_embeddings_openai_shape(server):
     with server.client() as c:
         one = _post(c, "/v1/embeddings", {"input": "registered nurse", "model": "title"}).json()
-        many = _post(c, "/v1/embeddings", {"input": ["registered nurse", "chef"], "model": "minilm-title",
+        many = _post(c, "/v1/embeddings", {"input": ["registered nurse", "chef"], "model": "tiny-title",
                                            "encoding_format": "base64", "user": "ignored"}).json()
         skill = _post(c, "/v1/embeddings", {"input": ["chef"], "model": "skill"})
     assert one["object"] == "list" and one["model"] == "title" and one["data"][0]["object"] == "embedding"
-    assert len(one["data"][0]["embedding"]) == 384 and one["usage"]["prompt_tokens"] == one["usage"]["total_tokens"] > 2
+    dim = json.loads((bundles()[0] / "workvec.json").read_text())["outputs"]["sentence_embedding"]
+    assert len(one["data"][0]["embedding"]) == dim and one["usage"]["prompt_tokens"] == one["usage"]["total_tokens"] > 2
     decoded = np.frombuffer(base64.b64decode(many["data"][0]["embedding"]), dtype="<f4")
     assert np.array_equal(decoded, np.asarray(one["data"][0]["embedding"], dtype=np.float32))
     assert [d["index"] for d in many["data"]] == [0, 1]
@@ -168,11 +170,8 @@ def test_same_answer_alone_and_under_load(server):
     _same_alone_and_under_load(server)
 
 
-@pytest.mark.integration
-@pytest.mark.xfail(reason="dynamic int8 quantizes activations per batch; batch-invariant after issue 9 (per-row int8)",
-                   strict=False)
-def test_same_answer_under_load_int8(tmp_path):
-    with running(serve_args(tmp_path, "--precision", "int8", "--max-wait-ms", "20"), tmp_path) as srv:
+def test_same_answer_under_load_fp32(tmp_path):
+    with running(serve_args(tmp_path, "--precision", "fp32", "--max-wait-ms", "20"), tmp_path) as srv:
         _same_alone_and_under_load(srv)
 
 

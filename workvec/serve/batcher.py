@@ -132,13 +132,15 @@ class Batcher:
                 self._purge(request)
 
     def _purge(self, request: _Request) -> None:
+        """Drop a finished or abandoned request's waiting texts, in place (the consumer may hold a queue)."""
         for bucket in list(self._queues):
             queue = self._queues[bucket]
-            kept = deque(item for item in queue if item.request is not request)
-            self._queued -= len(queue) - len(kept)
-            if kept:
-                self._queues[bucket] = kept
-            else:
+            kept = [item for item in queue if item.request is not request]
+            if len(kept) != len(queue):
+                self._queued -= len(queue) - len(kept)
+                queue.clear()
+                queue.extend(kept)
+            if not queue:
                 del self._queues[bucket]
 
     def _retry_after(self, wanted: int) -> int:
@@ -153,6 +155,8 @@ class Batcher:
                 continue
             key, queue = next(iter(self._queues.items()))
             await self._gather(queue)
+            if self._queues.get(key) is not queue:  # purged while we waited for company
+                continue
             batch = self._take(key, queue)
             if batch:
                 self._busy = True
@@ -195,8 +199,8 @@ class Batcher:
             self._queued -= 1
             longest = width
         if not queue:
-            del self._queues[key]
-        else:
+            self._queues.pop(key, None)
+        elif key in self._queues:
             self._queues.move_to_end(key)  # the other keys' turn next
         return batch
 
