@@ -106,11 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from workvec import cli_cache, cli_match, demo
 
-    cli_match.register(sub)
-    cli_cache.register(sub)
-    from workvec.analyze import cli as analyze_cli; analyze_cli.register(sub)  # noqa: E702
-    demo.register(sub)
-    from workvec.serve.cli import register as register_serve; register_serve(sub)  # noqa: E702
+    from workvec.analyze import cli as cli_analyze
+    from workvec.serve import cli as cli_serve
+
+    for module in (cli_match, cli_cache, cli_analyze, demo, cli_serve):
+        module.register(sub)
     for command in sub.choices.values():
         for flag, text in SHARED_FLAGS:
             if flag not in command._option_string_actions:
