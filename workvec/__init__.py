@@ -11,8 +11,9 @@ Names are imported on first use, so `import workvec` stays cheap (the CLI's --ve
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workvec._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -101,12 +102,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from workvec.runtime.vector_index import IndexSpec
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'workvec' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

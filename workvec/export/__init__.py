@@ -6,8 +6,9 @@ export extra (`pip install 'workvec[export]'`)."""
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from workvec._lazy import lazy_exports
 
 _EXPORTS = {
     "ExportRequest": "workvec.export.bundle",
@@ -24,9 +25,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from workvec.export.quantize import PRESETS
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'workvec.export' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
