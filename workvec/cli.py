@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from workvec import __version__
-from workvec.cli_io import check_arguments, quiet_third_parties
+from workvec.cli_io import HelpFormatter, check_arguments, quiet_third_parties
 from workvec.errors import ParityError, WorkvecError
 from workvec.parity_line import parity_line
 
@@ -18,16 +18,6 @@ SHARED_FLAGS = (
     ("--quiet", "no progress bars or notes on stderr"),
     ("--verbose", "show third-party warnings and logs (torch, onnxruntime, transformers)"),
 )
-
-
-class HelpFormatter(argparse.HelpFormatter):
-    """--help shows each option's default value, where it has a meaningful one."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        if "%(default)" not in text and action.default not in (None, False, [], argparse.SUPPRESS):
-            text += " (default: %(default)s)"
-        return text
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import warnings
@@ -82,3 +83,13 @@ def show_progress(quiet: bool) -> bool:
 def note(message: str) -> None:
     """A one-line note on stderr (never on stdout, which carries results)."""
     print(f"workvec: {message}", file=sys.stderr)
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """--help shows each option's default value, where it has a meaningful one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" not in text and action.default not in (None, False, [], argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from itertools import chain
 
-from workvec.cli_io import iter_line_chunks, note, read_source, show_progress
+from workvec.cli_io import HelpFormatter, iter_line_chunks, note, read_source, show_progress
 from workvec.errors import InputError
 PROGRESS_SENTENCES = 256  # a long ad gets a progress bar above this many sentences
 
@@ -140,7 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `normalize` and `extract` sub-commands."""
     from workvec.runtime.skills import DEFAULT_THRESHOLD
 
-    from workvec.cli import HelpFormatter as formatter
+    formatter = HelpFormatter
     p = sub.add_parser("normalize", help="map job titles to occupations", formatter_class=formatter,
                        description="Map job titles to taxonomy concepts; one result (a JSON line with --json) per title.")
     p.add_argument("titles", nargs="*", metavar="TITLE", help="titles, or '-' to read one title per line from stdin")

@@ -46,7 +46,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `analyze` sub-command."""
-    from workvec.cli import HelpFormatter
+    from workvec.cli_io import HelpFormatter
 
     p = sub.add_parser("analyze", help="analyse a corpus of job ads: occupations, skills, aggregates, report",
                        formatter_class=HelpFormatter)

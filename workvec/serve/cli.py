@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from workvec.cli_io import HelpFormatter
+
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["register"]
@@ -29,7 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `serve` sub-command."""
     p = sub.add_parser("serve", help="HTTP service: /v1/normalize, /v1/extract, /v1/embeddings (needs the serve extra)",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       formatter_class=HelpFormatter)
     p.add_argument("--title-bundle", help="title bundle directory (default: the one `workvec demo` exports)")
     p.add_argument("--skill-bundle", help="skill bundle directory (default: the one `workvec demo` exports)")
     p.add_argument("--titles-taxonomy", default=_D.titles_taxonomy, help="embedded name or a file path")
