@@ -106,6 +106,7 @@ def _manifest_lines(run_dir: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
 
 
+@pytest.mark.integration  # ~30 s: real subprocesses killed and rerun; .ci/run runs it
 def test_sigkill_and_resume_gives_exactly_the_uninterrupted_rows(models, tmp_path):
     corpus = varied_corpus(tmp_path / "varied.jsonl", 96)
     reference = tmp_path / "reference"
