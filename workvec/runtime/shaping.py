@@ -20,7 +20,7 @@ from workvec.runtime.evidence import Evidence, evidence_spans, evidence_weights
 
 __all__ = ["Related", "Shaped", "ShapeSettings", "best_per_owner", "shape_sentence", "RELATED_COSINE", "RELATED_OVERLAP"]
 
-# Tuned on HOUSE+TECH validation with all-MiniLM-L6-v2 int8 (benchmarks/tune_extract.py).
+# Tuned on HOUSE+TECH validation with all-MiniLM-L6-v2 int8 (benchmarks/quality/tune_extract.py).
 RELATED_COSINE = 0.5  # 0.5 / 0.6 / 0.7 at threshold 0.625: P 0.338 / 0.310 / 0.271, R 0.172 / 0.172 / 0.183
 RELATED_OVERLAP = 0.5
 

@@ -21,7 +21,7 @@ from workvec.runtime.shaping import Related, ShapeSettings
 from workvec.runtime.tokenizer import check_texts
 
 # Chosen on HOUSE+TECH validation with all-MiniLM-L6-v2 int8, requirement filter on, near-duplicates grouped,
-# no cap (benchmarks/tune_extract.py; benchmarks/README.md "Answers"): 0.625 reads P 0.338 / R 0.172 / F1 0.228
+# no cap (benchmarks/quality/tune_extract.py; benchmarks/README.md "Answers"): 0.625 reads P 0.338 / R 0.172 / F1 0.228
 # with a boilerplate FP rate of 0.228 on SkillSpan dev, against P 0.211 / R 0.290 / FP 0.634 for the old
 # 0.60 + top-5 without filter. 0.60 keeps more recall (P 0.254 / R 0.206), 0.65 reaches P 0.41 (R 0.122).
 # Other models want their own calibration.

@@ -2,7 +2,7 @@
 
 Below the calibrated no-match floor (the best candidate's cosine) the answer is `no_match: true`, with the
 best candidates still listed for inspection. Floors are calibrated per (model, taxonomy) by
-benchmarks/tune_titles.py on JobBERT validation titles against benchmarks/data/non_titles.txt, and stored
+benchmarks/quality/tune_titles.py on JobBERT validation titles against benchmarks/quality/data/non_titles.txt, and stored
 in data/title-floors.json keyed by the sha256 of the title bundle's fp32 model (`model.onnx`). An encoder or
 taxonomy without a calibrated floor never reports no_match unless a floor is passed explicitly.
 """

@@ -6,7 +6,7 @@ markers ("night shift", "part-time", "(contract)", "remote", "hybrid"), referenc
 ("RM1000*", "$25/hr") and location tails after "@" (other locations are kept: no gazetteer). What is left must
 still hold a letter; otherwise the original title is kept (cleaning never empties a title).
 
-The choice of rules was measured on the JobBERT validation titles (benchmarks/tune_titles.py): each rule is
+The choice of rules was measured on the JobBERT validation titles (benchmarks/quality/tune_titles.py): each rule is
 kept only where it did not lower MRR there. The original title is always reported next to the cleaned one.
 """
 

@@ -1,4 +1,4 @@
-"""Dataset loading for benchmarks/quality.py: skill-extraction queries, label lists, job-title queries.
+"""Dataset loading for benchmarks/quality/quality.py: skill-extraction queries, label lists, job-title queries.
 
 Skill extraction follows TechWolf's workrb protocol: one query per distinct sentence; labels are
 whitespace-stripped; `LABEL NOT PRESENT` / `UNDERSPECIFIED` rows and labels missing from the label list

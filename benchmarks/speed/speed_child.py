@@ -1,6 +1,6 @@
 """The workloads `speed.py` runs in child processes, one variant per process, pinned to one thread.
 
-    python benchmarks/speed_child.py MODE PARAMS.json   ->  one JSON object on stdout
+    python benchmarks/speed/speed_child.py MODE PARAMS.json   ->  one JSON object on stdout
 
 Modes: `prepare` (build the cached indexes and label vectors, all cores), `titles` (one title variant: batch
 sweep + batch-1 latencies), `e2e` (one skill-extraction variant over whole job ads).
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 from _common import peak_rss_mib
 from speed_setup import INDEXES, bundle, cached_vectors, model_dir
 

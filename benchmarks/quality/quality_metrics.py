@@ -1,4 +1,4 @@
-"""Metrics and the report table of benchmarks/quality.py (ranks, MRR, RP@K / R@K, deltas to the reference)."""
+"""Metrics and the report table of benchmarks/quality/quality.py (ranks, MRR, RP@K / R@K, deltas to the reference)."""
 
 from __future__ import annotations
 

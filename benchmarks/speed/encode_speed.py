@@ -5,7 +5,7 @@ MiniLM and a JobBERT-shaped MPNet (titles through the anchor route everywhere). 
 fresh child process (so peak RSS is that variant's alone); variants are interleaved round-robin over
 repetitions and each figure is the median over repetitions.
 
-    python benchmarks/encode_speed.py [--models minilm,mpnet] [--threads 1,2] [--quick] [--out DIR]
+    python benchmarks/speed/encode_speed.py [--models minilm,mpnet] [--threads 1,2] [--quick] [--out DIR]
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-import _speed_assets as assets
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
+import _speed_assets as assets  # noqa: E402
 from _common import CACHE, RESULTS, log, machine_info, median, run_child, write_json, write_text
 from _encode_report import markdown, notes, ratios, setup_lines, targets
 

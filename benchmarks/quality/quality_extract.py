@@ -12,7 +12,7 @@ opens, extraction at the default threshold and settings):
 - **Boilerplate false-positive rate**: the share of SkillSpan sentences with no skill and no knowledge span
   (tokens joined by spaces) for which the extractor reports any skill (filtered sentences report none).
 
-Validation splits are where thresholds are tuned (benchmarks/tune_extract.py); test splits are only reported.
+Validation splits are where thresholds are tuned (benchmarks/quality/tune_extract.py); test splits are only reported.
 """
 
 from __future__ import annotations

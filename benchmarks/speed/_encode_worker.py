@@ -3,7 +3,7 @@
 Run in a fresh interpreter per measurement so that its peak RSS, import and load times are that variant's alone;
 it imports only what its variant needs (workvec variants never import torch).
 
-    python benchmarks/_encode_worker.py JOB.json
+    python benchmarks/speed/_encode_worker.py JOB.json
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 from _common import peak_rss_mib, percentile
 
 AGREE_N = 64  # titles whose vectors are saved, to check that every variant computes the same thing

@@ -6,7 +6,7 @@
 - sizes: time and peak RSS vs corpus size; sizes above the corpus are the corpus resampled with shifted dates.
 - ray: the Ray Data engine (local Ray, 1 CPU, 1 actor) vs the local engine on the same ads.
 
-Run under the bench lock: flock /work/bench.lock python benchmarks/analyze_speed.py [--parts headline,sizes,ray]
+Run under the bench lock: flock /work/bench.lock python benchmarks/analyze/analyze_speed.py [--parts headline,sizes,ray]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks._common import RESULTS, ROOT, log, machine_info, markdown_table, run_child, write_json, write_text
 

@@ -1,6 +1,6 @@
 """Speed, memory and cold start of workvec against straightforward sentence-transformers implementations.
 
-    python benchmarks/speed.py [--quick] [--only e2e,titles,index,peak,memory] [--synthetic N] [--out DIR]
+    python benchmarks/speed/speed.py [--quick] [--only e2e,titles,index,peak,memory] [--synthetic N] [--out DIR]
 
 Sections (each timed variant runs at one thread; see benchmarks/results/speed.md for the numbers):
   e2e     skill extraction on SkillSpan job ads: workvec (int8 skill bundle + HNSW LabelIndex + SkillExtractor)
@@ -28,7 +28,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 
 from _common import CACHE, RESULTS, log, machine_info, write_json, write_text  # noqa: E402
 import speed_index  # noqa: E402

@@ -6,7 +6,7 @@ workvec.runtime.shaping.shape_sentence and the requirement filter for each setti
 HOUSE+TECH validation (P/R/F1) and SkillSpan dev boilerplate (FP rate) only; `--split test` replays chosen
 settings on the test splits for the report (never for choosing).
 
-    python benchmarks/tune_extract.py --bundle DIR [--split validation|test] [--json OUT]
+    python benchmarks/quality/tune_extract.py --bundle DIR [--split validation|test] [--json OUT]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 from _common import CACHE, SHARED, log, write_json  # noqa: E402
 from quality_extract import fp_rate, load_extract_data, prf  # noqa: E402
 

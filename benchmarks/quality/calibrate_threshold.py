@@ -4,11 +4,12 @@ For every distinct validation sentence the product path (int8 bundle, HNSW candi
 scores the embedded ESCO skills; a threshold keeps the top-k skills scoring at or above it. We report micro
 precision / recall / F1 of those kept skills against the gold labels over a threshold grid and pick the F1 best.
 
-    python benchmarks/calibrate_threshold.py --bundle DIR [--top-k 5] [--json OUT]
+    python benchmarks/quality/calibrate_threshold.py --bundle DIR [--top-k 5] [--json OUT]
 """
 
 from __future__ import annotations
 
+import sys
 import argparse
 import csv
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 from _common import SHARED_DATA
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.labels import LabelIndex

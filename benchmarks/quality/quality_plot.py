@@ -1,6 +1,6 @@
 """Plot MRR per dataset and variant from `quality.py --json` outputs (matplotlib, the `bench` extra).
 
-    python benchmarks/quality_plot.py RESULT.json [RESULT.json ...] --out benchmarks/results/quality/quality_mrr.png
+    python benchmarks/quality/quality_plot.py RESULT.json [RESULT.json ...] --out benchmarks/results/quality/quality_mrr.png
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Retrieval quality of workvec bundles against the sentence-transformers reference.
 
-    python benchmarks/quality.py skills --data FILE [--data FILE ...] --labels FILE [--model MODEL]
+    python benchmarks/quality/quality.py skills --data FILE [--data FILE ...] --labels FILE [--model MODEL]
         [--scorer {contextmatch,cosine}] [--label-vectors {pooled,unit}]
         [--variants reference,fp32_exact,int8_exact,int8_index] [--limit N] [--json OUT] [--fresh]
-    python benchmarks/quality.py titles --data FILE --occupations FILE [--model MODEL] [--variants ...]
+    python benchmarks/quality/quality.py titles --data FILE --occupations FILE [--model MODEL] [--variants ...]
         [--limit N] [--json OUT] [--fresh]
-    python benchmarks/quality.py extract [--bundle DIR] [--splits validation,test] [--threshold T] [--top-k K]
+    python benchmarks/quality/quality.py extract [--bundle DIR] [--splits validation,test] [--threshold T] [--top-k K]
         [--no-requirement-filter] [--no-group] [--json OUT]     (quality_extract.py: what `workvec extract` answers)
 
 Variants, all on the same queries:
@@ -47,14 +47,13 @@ and the texts; --fresh re-encodes).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 import quality_data as qd  # noqa: E402
 import quality_extract  # noqa: E402
 from quality_metrics import SKILL_KEYS, TITLE_KEYS, Metrics, deltas, markdown  # noqa: E402

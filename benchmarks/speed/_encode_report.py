@@ -107,7 +107,7 @@ def setup_lines(setup: dict[str, Any]) -> list[str]:
 def markdown(setup: dict[str, Any], rows: list[dict[str, Any]], ratio_rows: list[dict[str, Any]],
              checks: list[dict[str, Any]], said: list[str]) -> str:
     """The results as markdown, ready to paste into benchmarks/README.md."""
-    parts = ["## Encoding speed (`benchmarks/encode_speed.py`)", ""]
+    parts = ["## Encoding speed (`benchmarks/speed/encode_speed.py`)", ""]
     if setup["config"]["quick"]:
         parts += ["> `--quick` run: few texts, one repetition. A smoke test, not figures to publish.", ""]
     parts += [*(f"- {line}" for line in setup_lines(setup)), ""]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 from _common import CACHE, SHARED_DATA, log
 
 HERE = Path(__file__).resolve().parent
@@ -223,6 +224,6 @@ def cached_vectors(name: str, texts: Sequence[str], encode: Callable[[list[str]]
     return vectors
 
 
-if __name__ == "__main__":  # `python benchmarks/speed_setup.py`: export both bundles ahead of a run
+if __name__ == "__main__":  # `python benchmarks/speed/speed_setup.py`: export both bundles ahead of a run
     for kind in sys.argv[1:] or ["title", "skill"]:
         print(bundle(kind))

@@ -4,10 +4,10 @@ Exact scoring (every label, a concept by its best label) with the int8 title bun
 precision, over an embedded taxonomy (default esco-occupations: preferred + alternative labels), for
 cleaning variants: none, full (workvec.runtime.title_clean.clean_title) and full without the seniority rule.
 The no-match floor is calibrated on the best concept score of JobBERT validation titles (cleaned) against
-benchmarks/data/non_titles.txt: the floor maximising balanced accuracy (titles kept above it, non-titles
+benchmarks/quality/data/non_titles.txt: the floor maximising balanced accuracy (titles kept above it, non-titles
 below), limited to flagging at most MAX_FLAGGED of the real titles.
 
-    python benchmarks/tune_titles.py --bundle DIR [--taxonomy esco-occupations] [--json OUT]
+    python benchmarks/quality/tune_titles.py --bundle DIR [--taxonomy esco-occupations] [--json OUT]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 import quality_data as qd  # noqa: E402
 from _common import SHARED, log, write_json  # noqa: E402
 from quality_assets import cached_vectors  # noqa: E402
