@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("pandas", reason="the analyze extra is not installed (pip install 'workvec[analyze]')")
+pytest.importorskip("pyarrow", reason="the analyze extra is not installed (pip install 'workvec[analyze]')")
+
 import gzip
 import json
 

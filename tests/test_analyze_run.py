@@ -3,6 +3,11 @@ changed settings, kill-and-resume of a real subprocess, and the Ray engine's row
 
 from __future__ import annotations
 
+import pytest
+
+pytest.importorskip("pandas", reason="the analyze extra is not installed (pip install 'workvec[analyze]')")
+pytest.importorskip("pyarrow", reason="the analyze extra is not installed (pip install 'workvec[analyze]')")
+
 import json
 import os
 import signal

@@ -50,6 +50,7 @@ def _session(path: Path, level: str = "all"):
 
 @pytest.fixture(scope="module")
 def linear(tmp_path_factory) -> dict[str, Path]:
+    pytest.importorskip("onnx", reason="building test graphs needs the export extra (onnx)")
     """The fp32 graph, onnxruntime's dynamic int8 of it, and that rewritten per row (fused and standard ops)."""
     root = tmp_path_factory.mktemp("rowquant")
     paths = {name: root / f"{name}.onnx" for name in ("fp32", "per-tensor", "per-row", "per-row-std")}

@@ -9,11 +9,11 @@ import json
 import threading
 import time
 
-import httpx
 import numpy as np
 import pytest
 
-pytest.importorskip("fastapi")
+pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install 'workvec[serve]')")
+httpx = pytest.importorskip("httpx", reason="httpx (the dev extra) is not installed")
 pytest.importorskip("uvicorn")
 
 from serve_support import ADS, KEY, QUERIES, bundles, running, serve_args
