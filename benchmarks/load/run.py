@@ -5,7 +5,8 @@
 Runs, each server a fresh subprocess: the service with dynamic batching and with batching off on mixed
 titles (/v1/normalize) and job-ad sentences (/v1/extract) at concurrency 1, 8, 32, 64; /v1/embeddings on the
 same texts against a peer (infinity-emb when --infinity-python is given, else a FastAPI handler calling
-sentence-transformers per request); overload: twice the sustainable rate for 30 s, then recovery.
+sentence-transformers per request) (`--parts levels`); overload (`--parts overload`): on one fresh server, the
+sustainable rate (closed loop, concurrency 32), twice that rate open loop for 30 s, then 5 s at concurrency 8.
 Texts: JobBERT vacancy titles and SkillSpan sentences from the shared data. Results: benchmarks/results/load/.
 """
 
@@ -127,8 +128,9 @@ def summary(latencies: list[float], codes: dict, elapsed: float, peak: float, **
 
 
 async def open_loop(url: str, reqs, rate: float, seconds: float, pid: int) -> dict:
-    """Requests arrive at `rate` per second whatever the answers (what overload looks like)."""
-    latencies, codes, peak, pending = [], {}, [rss_mib(pid)], []
+    """Requests arrive at `rate` per second whatever the answers (what overload looks like). Also: p99 of the
+    200s alone, and `drain_s`: how long after the last arrival the last answer came."""
+    latencies, codes, peak, pending, ok_ms = [], {}, [rss_mib(pid)], [], []
     limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         async def one(path, body) -> None:
@@ -139,18 +141,29 @@ async def open_loop(url: str, reqs, rate: float, seconds: float, pid: int) -> di
                 key = type(exc).__name__
             latencies.append(time.perf_counter() - t0)
             codes[key] = codes.get(key, 0) + 1
+            if key == "200":
+                ok_ms.append(latencies[-1] * 1000)
+
+        async def sampler() -> None:
+            while not all(t.done() for t in pending) or not pending:
+                peak.append(rss_mib(pid))
+                await asyncio.sleep(0.25)
 
         started = time.perf_counter()
+        sampling = asyncio.ensure_future(sampler())
         n = 0
         while (now := time.perf_counter() - started) < seconds:
             while n < now * rate:
                 pending.append(asyncio.ensure_future(one(*next(reqs))))
                 n += 1
-            peak.append(rss_mib(pid))
             await asyncio.sleep(0.01)
         await asyncio.gather(*pending)
         elapsed = time.perf_counter() - started
-    return summary(latencies, codes, elapsed, max(peak), rate=rate, seconds=seconds)
+        await sampling
+    ok_ms.sort()
+    return summary(latencies, codes, elapsed, max(peak), rate=rate, seconds=seconds,
+                   p50_200_ms=round(percentile(ok_ms, 50), 1) if ok_ms else None,
+                   p99_200_ms=round(percentile(ok_ms, 99), 1) if ok_ms else None, drain_s=round(elapsed - seconds, 1))
 
 
 def workvec_cmd(args, port: int, *extra: str) -> list[str]:
@@ -168,6 +181,8 @@ def main() -> None:
     p.add_argument("--model-dir", help="sentence-transformers folder for the peer (with model.onnx for infinity)")
     p.add_argument("--port", type=int, default=18190)
     p.add_argument("--out", default=str(REPO / "benchmarks/results/load"))
+    p.add_argument("--parts", default="levels,overload", help="comma-separated: levels, overload")
+    p.add_argument("--serve-args", default="", help="extra `workvec serve` arguments for the overload server")
     args = p.parse_args()
     shared = Path(os.environ.get("WORKVEC_SHARED", REPO.parent / "shared/data"))
     titles, sentences = texts(shared)
@@ -184,29 +199,42 @@ def main() -> None:
                 print(name, runs[-1], flush=True)
             results["runs"][name] = runs
 
-    levels("workvec batching", workvec_cmd(args, args.port), "match")
-    levels("workvec batching off", workvec_cmd(args, args.port, "--no-batching"), "match")
-    levels("workvec /v1/embeddings", workvec_cmd(args, args.port, "--no-skills"), "embed")
-    if args.infinity_python:
-        peer = [args.infinity_python, "-m", "infinity_emb.cli", "v2", "--model-id", args.model_dir, "--engine",
-                "optimum", "--device", "cpu", "--port", str(args.port), "--host", "127.0.0.1"]
-        levels("infinity-emb /v1/embeddings", peer, "embed", model=args.model_dir, ready="/health")
-    else:
-        peer = [sys.executable, str(HERE / "st_server.py"), args.model_dir, str(args.port)]
-        levels("sentence-transformers handler /v1/embeddings", peer, "embed", ready="/docs")
+    parts = set(args.parts.split(","))
+    out = Path(args.out)
+    if "levels" in parts:
+        levels("workvec batching", workvec_cmd(args, args.port), "match")
+        levels("workvec batching off", workvec_cmd(args, args.port, "--no-batching"), "match")
+        levels("workvec /v1/embeddings", workvec_cmd(args, args.port, "--no-skills"), "embed")
+        if args.infinity_python:
+            peer = [args.infinity_python, "-m", "infinity_emb.cli", "v2", "--model-id", args.model_dir, "--engine",
+                    "optimum", "--device", "cpu", "--port", str(args.port), "--host", "127.0.0.1"]
+            levels("infinity-emb /v1/embeddings", peer, "embed", model=args.model_dir, ready="/health")
+        else:
+            peer = [sys.executable, str(HERE / "st_server.py"), args.model_dir, str(args.port)]
+            levels("sentence-transformers handler /v1/embeddings", peer, "embed", ready="/docs")
+        write_json(out / "load.json", results)
+        write_text(out / "load.md", report(results))
+    if "overload" in parts:
+        results["overload"] = overload(args, url, env, titles, sentences)
+        write_json(out / "overload.json", {"machine": results["machine"], **results["overload"]})
+        write_text(out / "overload.md", overload_report(results["overload"]) + "\n")
 
-    sustainable = max(r["throughput_rps"] for r in results["runs"]["workvec batching"])
-    with server(workvec_cmd(args, args.port, "--max-queue", "256"), args.port, env, ready="/ready") as proc:
+
+def overload(args, url: str, env: dict, titles: list[str], sentences: list[str]) -> dict:
+    """On one server (the product defaults plus --serve-args): the sustainable rate (closed loop at
+    concurrency 32), then twice that rate, open loop, for --overload-seconds, then 5 s at concurrency 8."""
+    extra = args.serve_args.split()
+    with server(workvec_cmd(args, args.port, *extra), args.port, env, ready="/ready") as proc:
         reqs = requests_for("match", titles, sentences, "title")
+        base = asyncio.run(closed_loop(url, reqs, 32, args.seconds, proc.pid))
+        print("sustainable", base, flush=True)
+        sustainable = base["throughput_rps"]
         over = asyncio.run(open_loop(url, reqs, 2 * sustainable, args.overload_seconds, proc.pid))
         print("overload", over, flush=True)
         after = asyncio.run(closed_loop(url, reqs, 8, 5.0, proc.pid))
         print("after", after, flush=True)
-        results["overload"] = {"sustainable_rps": sustainable, "during": over, "after": after,
-                               "alive": proc.poll() is None}
-    out = Path(args.out)
-    write_json(out / "load.json", results)
-    write_text(out / "load.md", report(results))
+        return {"serve_args": extra, "sustainable_rps": sustainable, "sustainable": base, "during": over,
+                "after": after, "alive": proc.poll() is None}
 
 
 def report(results: dict) -> str:
@@ -215,13 +243,17 @@ def report(results: dict) -> str:
         for r in runs:
             lines.append(f"| {name} | {r['concurrency']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p95_ms']} |"
                          f" {r['p99_ms']} | {r['errors']} | {r['rss_mib']} |")
-    o = results["overload"]
-    lines += ["", (f"Overload: {o['during']['rate']:.0f} req/s offered (2x the {o['sustainable_rps']} req/s sustained)"
-              f" for {o['during']['seconds']:.0f} s: codes {o['during']['codes']}, p99 {o['during']['p99_ms']} ms,"
-              f" peak RSS {o['during']['rss_mib']} MiB; server alive after: {o['alive']}; then 5 s at"
-              f" concurrency 8: {o['after']['throughput_rps']} req/s, p99 {o['after']['p99_ms']} ms, codes"
-              f" {o['after']['codes']}.")]
     return "\n".join(lines) + "\n"
+
+
+def overload_report(o: dict) -> str:
+    d, a = o["during"], o["after"]
+    return (f"Overload ({' '.join(o['serve_args']) or 'defaults'}): {d['rate']:.1f} req/s offered (2x the"
+            f" {o['sustainable_rps']} req/s sustained at concurrency 32) for {d['seconds']:.0f} s: {d['requests']}"
+            f" requests, codes {d['codes']}; 200s: p50 {d['p50_200_ms']} ms, p99 {d['p99_200_ms']} ms; all answered"
+            f" {d['drain_s']} s after the last arrival; peak RSS {d['rss_mib']} MiB; server alive after:"
+            f" {o['alive']}; then 5 s at concurrency 8: {a['throughput_rps']} req/s, p99 {a['p99_ms']} ms,"
+            f" codes {a['codes']}.")
 
 
 if __name__ == "__main__":

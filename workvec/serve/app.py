@@ -72,12 +72,28 @@ class _State:
             raise ServeError(413, "max_texts", f"{n} {what} in one request; at most {self.settings.max_texts}"
                                                " (--max-texts): split the request")
 
+    def refusal(self, exc: QueueFull) -> ServeError:
+        """The 429 for an admission refusal (counted by the limit it names)."""
+        self.metrics.rejected.labels(exc.limit).inc()
+        flag = {"max_queue": "--max-queue", "max_queue_ms": "--max-queue-ms"}.get(exc.limit, "--request-timeout-s")
+        return ServeError(429, exc.limit, f"{exc} ({flag}); the service is busy, retry after"
+                                          f" {exc.retry_after} s", {"Retry-After": str(exc.retry_after)})
+
+    def shed(self) -> tuple | None:
+        """A refusal for a new /v1 request before its body is read, while the backlog alone is over budget."""
+        if self.batcher is None or self.engine is None:
+            return None
+        full = self.batcher.shed(self.settings.request_timeout_s)
+        if full is None:
+            return None
+        error = self.refusal(full)
+        return error.status, error.limit, str(error), [(b"retry-after", str(full.retry_after).encode())]
+
     async def submit(self, key: Hashable, texts: Sequence, tokens: Sequence[int]) -> list:
         try:
             return await self.batcher.submit(key, texts, tokens, timeout=self.settings.request_timeout_s)
         except QueueFull as exc:
-            self.metrics.rejected.labels("max_queue").inc()
-            raise ServeError(429, "max_queue", f"{exc} (--max-queue); retry later", {"Retry-After": str(exc.retry_after)})
+            raise self.refusal(exc) from None
         except DeadlineExceeded as exc:
             self.metrics.rejected.labels("request_timeout").inc()
             raise ServeError(503, "request_timeout", f"{exc} (--request-timeout-s {self.settings.request_timeout_s:g});"
@@ -92,7 +108,7 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
     async def lifespan(app: FastAPI):
         state.batcher = Batcher(lambda key, texts: state.engine.run(key, texts), max_batch_tokens=settings.max_batch_tokens,
                                 max_wait_ms=settings.max_wait_ms, max_queue=settings.max_queue,
-                                batching=settings.batching, on_batch=state.metrics.observe_batch)
+                                max_queue_s=settings.max_queue_ms / 1000.0, batching=settings.batching, on_batch=state.metrics.observe_batch)
         state.batcher.start()
         loader = asyncio.get_running_loop().create_task(_load(state)) if state.engine is None else None
         yield
@@ -104,7 +120,8 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
                   description="Job-title normalization, skill extraction and embeddings from workvec bundles.")
     app.state.serve = state
     api_key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
-    app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics)
+    app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics,
+                       shed=state.shed)
     _handlers(app)
     _routes(app, state)
     return app

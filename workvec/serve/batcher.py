@@ -6,11 +6,16 @@ equal lengths, token vectors are bit-identical to the text's alone). One consume
 served, until the next text would push the padded size (rows x longest) past `max_batch_tokens`, waiting at
 most `max_wait_ms` after the first text for company; the batch runs on a single inference thread (off the
 event loop; onnxruntime parallelises inside each run) and its results go back to each request in order.
+
+Admission: a request is refused at once (QueueFull) when its texts would pass `max_queue`, or when the
+expected wait (queued tokens / measured service rate, see `admission.Backlog`) is over `max_queue_s` or the
+request's own timeout: it would miss its deadline anyway, and refusing early keeps the queue short.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Sequence
@@ -18,15 +23,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from workvec.serve.admission import Backlog, retry_after
+
 __all__ = ["BatchStats", "Batcher", "DeadlineExceeded", "QueueFull"]
 
 
 class QueueFull(Exception):
-    """The queue holds `max_queue` texts already; `retry_after` is a guess in whole seconds."""
+    """Refused at admission: `limit` names the bound ("max_queue", "max_queue_ms" or "request_timeout");
+    `retry_after` is a guess in whole seconds."""
 
-    def __init__(self, queued: int, limit: int, retry_after: int) -> None:
-        super().__init__(f"{queued} texts are queued (limit {limit})")
-        self.retry_after = retry_after
+    def __init__(self, message: str, limit: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.limit, self.retry_after = limit, retry_after
 
 
 class DeadlineExceeded(Exception):
@@ -67,11 +75,13 @@ class Batcher:
     """Queue texts per key and run them in token-budgeted batches on one inference thread."""
 
     def __init__(self, run: RunFn, *, max_batch_tokens: int, max_wait_ms: float, max_queue: int,
-                 max_rows: int = 64, batching: bool = True, exact_lengths: bool = True, on_batch: Callable[[BatchStats], None] | None = None) -> None:
+                 max_queue_s: float = math.inf, max_rows: int = 64, batching: bool = True, exact_lengths: bool = True, on_batch: Callable[[BatchStats], None] | None = None) -> None:
         self._run = run
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
+        self.max_queue_s = max_queue_s
+        self.backlog = Backlog()
         self.max_rows = max_rows
         self.batching = batching
         self.exact_lengths = exact_lengths
@@ -112,14 +122,14 @@ class Batcher:
         once when the queue is full and DeadlineExceeded when `timeout` seconds pass first."""
         if not texts:
             return []
-        if self._queued + len(texts) > self.max_queue:
-            raise QueueFull(self._queued, self.max_queue, self._retry_after(len(texts)))
+        self._admit(key, len(texts), sum(int(n) for n in tokens), timeout)
         loop = asyncio.get_running_loop()
         request = _Request(loop.create_future(), time.monotonic() + timeout, [None] * len(texts), len(texts))
         now = time.monotonic()
         for i, (text, n) in enumerate(zip(texts, tokens)):
             bucket = (key, int(n)) if self.exact_lengths else key
             self._queues.setdefault(bucket, deque()).append(_Item(request, i, text, int(n), now))
+            self.backlog.add(key, int(n))
         self._queued += len(texts)
         self._wake.set()
         try:
@@ -136,6 +146,9 @@ class Batcher:
         for bucket in list(self._queues):
             queue = self._queues[bucket]
             kept = [item for item in queue if item.request is not request]
+            for item in queue:
+                if item.request is request:
+                    self.backlog.remove(self._op(bucket), item.tokens)
             if len(kept) != len(queue):
                 self._queued -= len(queue) - len(kept)
                 queue.clear()
@@ -143,9 +156,37 @@ class Batcher:
             if not queue:
                 del self._queues[bucket]
 
-    def _retry_after(self, wanted: int) -> int:
+    def shed(self, timeout: float) -> QueueFull | None:
+        """The refusal for any new request while the backlog alone is over budget (checked before the body is
+        read or tokenized); None when there is room."""
+        wait = self.backlog.wait()
+        budget, limit = self._budget(timeout)
+        if wait is not None and wait > budget:
+            return QueueFull(f"expected wait {wait:.1f} s is over {budget:g} s", limit, retry_after(wait - budget))
+        if self._queued >= self.max_queue:
+            return self._full(1)
+        return None
+
+    def _admit(self, key: Hashable, texts: int, tokens: int, timeout: float) -> None:
+        if self._queued + texts > self.max_queue:
+            raise self._full(texts)
+        wait = self.backlog.wait()
+        budget, limit = self._budget(timeout)
+        if wait is not None and wait + (self.backlog.cost(key, tokens) if limit == "request_timeout" else 0) > budget:
+            raise QueueFull(f"expected wait {wait:.1f} s is over {budget:g} s", limit, retry_after(wait - budget))
+
+    def _budget(self, timeout: float) -> tuple[float, str]:
+        """How long a request may expect to wait, and the limit that sets it."""
+        return (self.max_queue_s, "max_queue_ms") if self.max_queue_s < timeout else (timeout, "request_timeout")
+
+    def _full(self, wanted: int) -> QueueFull:
         rate = self._rate or 100.0
-        return max(1, min(60, round((self._queued + wanted - self.max_queue) / rate + 0.5)))
+        after = retry_after((self._queued + wanted - self.max_queue) / rate)
+        return QueueFull(f"{self._queued} texts are queued (limit {self.max_queue})", "max_queue", after)
+
+    def _op(self, bucket: Hashable) -> Hashable:
+        """The batch key (what `run` gets) of a queue bucket."""
+        return bucket[0] if self.exact_lengths else bucket
 
     async def _consume(self) -> None:
         while True:
@@ -188,6 +229,7 @@ class Batcher:
             if request.future.done() or now > request.deadline:
                 queue.popleft()
                 self._queued -= 1
+                self.backlog.remove(self._op(key), item.tokens)
                 if not request.future.done():
                     request.future.set_exception(DeadlineExceeded("past the request deadline before inference"))
                 continue
@@ -197,6 +239,7 @@ class Batcher:
                 break
             batch.append(queue.popleft())
             self._queued -= 1
+            self.backlog.remove(self._op(key), item.tokens)
             longest = width
         if not queue:
             self._queues.pop(key, None)
@@ -207,9 +250,11 @@ class Batcher:
     async def _execute(self, key: Hashable, batch: list[_Item]) -> None:
         batch.sort(key=lambda item: -item.tokens)
         texts = [item.text for item in batch]
+        op = self._op(key)
+        tokens = sum(item.tokens for item in batch)
+        self.backlog.started(op, tokens)
         started = time.perf_counter()
         try:
-            op = key[0] if self.exact_lengths else key
             results = await asyncio.get_running_loop().run_in_executor(self._executor, self._run, op, texts)
         except Exception as exc:  # noqa: BLE001 - any failure goes to every request in the batch, not the loop
             for item in batch:
@@ -217,6 +262,7 @@ class Batcher:
                     item.request.future.set_exception(exc)
             return
         seconds = time.perf_counter() - started
+        self.backlog.finished(op, tokens, min(item.queued_at for item in batch))
         self._rate = 0.8 * self._rate + 0.2 * (len(batch) / max(seconds, 1e-6)) if self._rate else len(batch) / max(seconds, 1e-6)
         for item, result in zip(batch, results):
             request = item.request
@@ -227,7 +273,6 @@ class Batcher:
             if request.remaining == 0:
                 request.future.set_result(request.results)
         if self._on_batch is not None:
-            op = key[0] if self.exact_lengths else key
             self._on_batch(BatchStats(op, len(batch), len(batch) * batch[0].tokens, seconds))
 
 

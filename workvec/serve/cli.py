@@ -22,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
         load_titles=not args.no_titles, load_skills=not args.no_skills, index_dir=args.index_dir,
         precision=args.precision, threads=args.threads, host=args.host, port=args.port,
         max_batch_tokens=args.max_batch_tokens, max_wait_ms=args.max_wait_ms, max_queue=args.max_queue,
-        max_request_bytes=args.max_request_bytes, max_texts=args.max_texts,
+        max_queue_ms=args.max_queue_ms, max_request_bytes=args.max_request_bytes, max_texts=args.max_texts,
         request_timeout_s=args.request_timeout_s, batching=not args.no_batching, api_key_env=args.api_key_env,
     )
     return run(settings, log_level=args.log_level)
@@ -46,7 +46,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="padded tokens (rows x longest text) per inference batch")
     p.add_argument("--max-wait-ms", type=float, default=_D.max_wait_ms,
                    help="how long a batch's first text waits for others")
-    p.add_argument("--max-queue", type=int, default=_D.max_queue, help="texts waiting for inference; past it: 429")
+    p.add_argument("--max-queue", type=int, default=_D.max_queue,
+                   help="texts waiting for inference (hard cap); past it: 429")
+    p.add_argument("--max-queue-ms", type=float, default=_D.max_queue_ms,
+                   help="admission: a request whose expected wait (queued tokens / measured service rate) is over"
+                        " this, or over --request-timeout-s, gets 429 with Retry-After at once")
     p.add_argument("--max-request-bytes", type=int, default=_D.max_request_bytes, help="request body limit; past it: 413")
     p.add_argument("--max-texts", type=int, default=_D.max_texts, help="texts per request; past it: 413")
     p.add_argument("--request-timeout-s", type=float, default=_D.request_timeout_s,
@@ -54,6 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-batching", action="store_true", help="one request per inference batch (for comparisons)")
     p.add_argument("--api-key-env", metavar="VAR",
                    help="require 'Authorization: Bearer <$VAR>' on /v1/*, /info and /metrics")
-    p.add_argument("--threads", type=int, help="onnxruntime intra-op threads (default: all cores, at most 8)")
+    p.add_argument("--threads", type=int, help="inference threads (onnxruntime intra-op and BLAS; default: cores - 1, at least 1,"
+                        " at most 8: one core stays with the event loop)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.set_defaults(func=_serve)

@@ -1,10 +1,11 @@
-"""ASGI middleware in front of every route: API key, request-body limit, request metrics."""
+"""ASGI middleware in front of every route: API key, request-body limit, load shedding, request metrics."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import time
+from collections.abc import Callable
 
 from starlette.exceptions import HTTPException
 
@@ -34,10 +35,13 @@ class BodyTooLarge(HTTPException):
 
 class Guard:
     """Refuse before the app sees the request: 401 without the API key (when one is set), 413 for a body
-    over `max_bytes` (by Content-Length, or while streaming); time and count every request by route."""
+    over `max_bytes` (by Content-Length, or while streaming); 429 on POST /v1/* while `shed()` returns a
+    refusal (the backlog is over budget: refused before the body is read); time and count every request."""
 
-    def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics) -> None:
+    def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics,
+                 shed: Callable[[], tuple | None] | None = None) -> None:
         self.app = app
+        self.shed = shed
         self.api_key = api_key.encode() if api_key else None
         self.max_bytes = max_bytes
         self.metrics = metrics
@@ -77,6 +81,8 @@ class Guard:
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
             return 413, "max_request_bytes", self._too_large()
+        if self.shed is not None and scope["method"] == "POST" and path.startswith("/v1/"):
+            return self.shed()
         return None
 
     def _too_large(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
@@ -20,6 +21,8 @@ def run(settings: ServeSettings, *, log_level: str = "info") -> int:
     if settings.api_key_env and not os.environ.get(settings.api_key_env):
         raise InputError(f"--api-key-env {settings.api_key_env}: that environment variable is empty or unset;"
                          " export it or drop the flag")
+    settings = dataclasses.replace(settings, threads=settings.threads or serve_threads())
+    _limit_blas(settings.threads)
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=log_level, access_log=False,
                             timeout_graceful_shutdown=int(settings.graceful_timeout_s), lifespan="on")
@@ -30,3 +33,23 @@ def run(settings: ServeSettings, *, log_level: str = "info") -> int:
         signal.signal(sig, lambda *_: None)
     server.run()
     return 2 if state.load_error else 0
+
+
+def serve_threads() -> int:
+    """Inference threads when --threads is not given: cores - 1 (at least 1, at most 8), so that one core
+    stays with the event loop (parsing, admission, answering) while inference runs."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores - 1, 8))
+
+
+def _limit_blas(threads: int) -> None:
+    """Hold numpy's BLAS (the label search's matrix products) to the inference threads: its own pool spins on
+    every core otherwise and starves the event loop. Skipped when threadpoolctl is not installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(limits=threads, user_api="blas")

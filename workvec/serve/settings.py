@@ -27,7 +27,8 @@ class ServeSettings:
     port: int = 8080
     max_batch_tokens: int = 8192  # padded tokens (rows x longest text) in one inference batch
     max_wait_ms: float = 5.0  # how long the first text of a batch waits for company
-    max_queue: int = 1024  # texts waiting for inference; past it: 429
+    max_queue: int = 1024  # texts waiting for inference; past it: 429 (the hard cap)
+    max_queue_ms: float = 5000.0  # expected wait (queued tokens / measured rate) past this: 429 at admission
     max_request_bytes: int = 1_000_000
     max_texts: int = 256  # texts (titles, ads, inputs) in one request
     request_timeout_s: float = 30.0  # a request still waiting after this: 503
@@ -36,7 +37,7 @@ class ServeSettings:
     graceful_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
-        positive = ("max_batch_tokens", "max_queue", "max_request_bytes", "max_texts", "request_timeout_s",
+        positive = ("max_batch_tokens", "max_queue", "max_queue_ms", "max_request_bytes", "max_texts", "request_timeout_s",
                     "graceful_timeout_s")
         for name in positive:
             if getattr(self, name) <= 0:
@@ -52,7 +53,7 @@ class ServeSettings:
 
     def limits(self) -> dict:
         """The limits as /info reports them."""
-        keys = ("max_batch_tokens", "max_wait_ms", "max_queue", "max_request_bytes", "max_texts",
+        keys = ("max_batch_tokens", "max_wait_ms", "max_queue", "max_queue_ms", "max_request_bytes", "max_texts",
                 "request_timeout_s", "batching")
         data = asdict(self)
         return {k: data[k] for k in keys}
