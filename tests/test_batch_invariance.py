@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from dataclasses import replace
@@ -267,6 +268,11 @@ def test_committed_tiny_bundles_are_batch_invariant(tiny_title_bundle, tiny_skil
     report = _measure(bundle)
     assert report["min_cosine"] >= 0.99999 and report.get("token_min_cosine", 1.0) >= 0.99999, report
     assert read_manifest(bundle).quantization["activations"].startswith("per-row")
+    if importlib.util.find_spec("onnx"):  # the GELU outputs (FFN down inputs, one per layer) are quantized shifted
+        import onnx
+
+        nodes = onnx.load(str(bundle / MODEL_FILES["int8"])).graph.node
+        assert sum(n.name.endswith("RowShift") for n in nodes) == 2
     texts = ["data scientist", "", "we are looking for a senior java developer with cloud experience " * 3]
     enc = workvec.Encoder.open(bundle, precision="int8")
     alone = [enc.encode_tokens([t])[0].vectors for t in texts] if kind == "skill" else None

@@ -105,20 +105,24 @@ def _quantize_shifted(node) -> list:
     ]
 
 
-def _shift_bias(users, inits: dict, weight: str, w_scale: str, w_zp: str, out: str):
+def _shift_bias(users, producers, inits: dict, weight: str, w_scale: str, w_zp: str, out: str):
     """For a MatMul `out` = (x + GELU_SHIFT) @ W: (its bias Add, the bias name, a new bias initializer equal
     to bias - GELU_SHIFT * colsum(dequantized W)), so that the Add gives x @ W + bias again; None when `out`
-    does not feed exactly one Add of a constant [N] bias."""
+    does not feed exactly one Add of a constant [N] bias (an initializer, or an Identity of one: torch's
+    exporter shares equal tensors that way)."""
     from onnx import numpy_helper
 
     adds = users.get(out, [])
     if len(adds) != 1 or adds[0].op_type != "Add":
         return None
     bias = next((i for i in adds[0].input if i != out), None)
-    if any(name not in inits for name in (bias, weight, w_scale) + ((w_zp,) if w_zp else ())):
+    source = bias
+    while source in producers and producers[source].op_type == "Identity":
+        source = producers[source].input[0]
+    if any(name not in inits for name in (source, weight, w_scale) + ((w_zp,) if w_zp else ())):
         return None
     w = numpy_helper.to_array(inits[weight]).astype(np.float64)
-    b = numpy_helper.to_array(inits[bias])
+    b = numpy_helper.to_array(inits[source])
     if w.ndim != 2 or b.shape != (w.shape[1],):
         return None
     zp = numpy_helper.to_array(inits[w_zp]).astype(np.float64) if w_zp else 0.0
@@ -196,12 +200,13 @@ def rewrite(model, fused: bool = True) -> int:
         for shift in (True, False) if _gelu_output(dql.input[0], producers) else (False,):
             chains = [_output_chain(mmi, users, producers, dql.output[1], fused, CONSTS["zp0" if shift else "zp"])
                       for mmi in mmis]
-            fixes = [_shift_bias(users, inits, mmi.input[1], b_scale, mmi.input[3] if len(mmi.input) > 3 else "",
-                                 chain[-1].output[0]) for mmi, (chain, _, b_scale) in zip(mmis, chains)] if shift else []
+            fixes = [_shift_bias(users, producers, inits, mmi.input[1], b_scale,
+                                 mmi.input[3] if len(mmi.input) > 3 else "", chain[-1].output[0])
+                     for mmi, (chain, _, b_scale) in zip(mmis, chains)] if shift else []
             if all(fixes):  # else no shift: a consumer without a constant bias to absorb it
                 break
         for add, bias, shifted in fixes:
-            if len(users[bias]) == 1:  # the bias Add's own constant: changed in place
+            if bias in inits and len(users[bias]) == 1:  # the bias Add's own constant: changed in place
                 shifted.name = bias
                 inits[bias].CopyFrom(shifted)
             else:
