@@ -12,7 +12,8 @@ from workvec.errors import ExportError
 PRESETS = ("auto", "avx2", "avx512", "avx512_vnni", "arm64", "none")
 # QuantSpec.activations -> what the manifest records
 ACTIVATIONS = {
-    "per-row": "per-row symmetric QUInt8 (zero point 128, scale max|x|/127 per token; batch-invariant)",
+    "per-row": "per-row QUInt8 (scale per token: symmetric max|x|/127, zero point 128; GELU outputs shifted by "
+               "0.1701, max/255, zero point 0; batch-invariant)",
     "per-tensor": "QUInt8 per-tensor (DynamicQuantizeLinear over the whole batch)",
 }
 
