@@ -348,3 +348,24 @@ def test_tiny_mpnet_batching(tiny_bundles):
     batched = encoder.encode_tokens(texts, batch_size=5)
     for text, got in zip(texts, batched):
         np.testing.assert_allclose(got.vectors, encoder.encode_tokens([text])[0].vectors, atol=1e-5, rtol=0)
+
+
+def test_one_text_is_tokenized_and_encoded_as_inside_a_batch(title_int8, skill_fp32):
+    """A single text takes the calling-thread tokenizer path (no thread-pool hand-off); its encoding, truncation
+    flag, vectors and token vectors must equal those of the same text tokenized with others."""
+    from workvec.runtime.tokenizer import tokenize
+
+    texts = [*TEXTS, LONG]
+    together = tokenize(title_int8._tokenizer, texts)
+    for text, batched in zip(texts, together):
+        (alone,) = tokenize(title_int8._tokenizer, [text])
+        assert (alone.ids, alone.attention_mask) == (batched.ids, batched.attention_mask)
+        assert alone.offsets == batched.offsets
+        assert bool(alone.overflowing) == bool(batched.overflowing)
+    for text in ("data scientist", LONG, ""):
+        np.testing.assert_array_equal(title_int8.encode([text]), title_int8.encode([text, "x"])[:1])
+        (one,) = skill_fp32.encode_tokens([text])
+        (two, _) = skill_fp32.encode_tokens([text, "x y z"])
+        assert one.truncated == two.truncated
+        np.testing.assert_array_equal(one.offsets, two.offsets)
+        np.testing.assert_allclose(one.vectors, two.vectors, rtol=0, atol=1e-6)

@@ -6,7 +6,12 @@ from typing import Any
 
 from _common import markdown_table
 
-TARGETS = {"vs_torch": 3.0, "vs_onnx": 1.5, "vs_per_tensor": 1.0, "p50_ms": {"minilm": 1.0, "mpnet": 5.0}}
+TARGETS = {"vs_torch": 3.0, "vs_onnx": 1.5, "vs_per_tensor": 1.0, "vs_peer": 1.0,
+           "p50_ms": {"minilm": 1.0, "mpnet": 5.0}, "normalize_p50_ms": 2.0}
+# workvec int8 over each of these, at equal threads (issue 9: keep the lead over every peer)
+AGAINST = (("st-torch", "vs_torch"), ("st-onnx-int8", "vs_onnx"), ("workvec-int8-per-tensor", "vs_per_tensor"),
+           ("ov-fp32", "vs_peer"), ("ov-int8-static", "vs_peer"), ("fastembed-fp32", "vs_peer"),
+           ("fastembed-int8", "vs_peer"))
 
 
 def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -16,8 +21,7 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for (model, variant, threads), mine in at.items():
         if variant != "workvec-int8":
             continue
-        for other, name in (("st-torch", "vs_torch"), ("st-onnx-int8", "vs_onnx"),
-                            ("workvec-int8-per-tensor", "vs_per_tensor")):
+        for other, name in AGAINST:
             ref = at.get((model, other, threads))
             if ref:
                 out.append({"model": model, "threads": threads, "against": other, "target": TARGETS[name],
@@ -37,6 +41,12 @@ def targets(rows: list[dict[str, Any]], ratio_rows: list[dict[str, Any]],
             bar = TARGETS["p50_ms"][r["model"]]
             checks.append({"model": r["model"], "threads": r["threads"], "check": "int8 batch-1 title p50 ms",
                            "measured": r["p50_ms"], "target": f"<= {bar} ms", "pass": r["p50_ms"] <= bar})
+        if r["variant"] == "workvec-int8":
+            for taxonomy, found in r.get("normalize", {}).items():
+                bar = TARGETS["normalize_p50_ms"]
+                checks.append({"model": r["model"], "threads": r["threads"],
+                               "check": f"int8 batch-1 TitleNormalizer.normalize p50 ms ({taxonomy})",
+                               "measured": found["p50_ms"], "target": f"<= {bar} ms", "pass": found["p50_ms"] <= bar})
     checks += [{"model": m, "threads": "-", "check": "workvec int8 bundle (all int8 targets)", "measured": "none",
                 "target": "passes the parity gate", "pass": False} for m in missing]
     return checks
@@ -49,6 +59,14 @@ def notes(rows: list[dict[str, Any]]) -> list[str]:
         c = r["checks"]
         if r["variant"] == "st-onnx-int8":
             said.append(_st_onnx_note(r))
+        if c.get("after_openvino"):
+            said.append(f"{r['model']} {r['variant']}: OpenVINO runs the Transformer; {', '.join(c['after_openvino'])} "
+                        f"run in torch after it (OpenVINO threads {c.get('inference_num_threads')}, streams "
+                        f"{c.get('num_streams')}, precision {c.get('inference_precision_hint')}).")
+        if c.get("fastembed_model_file"):
+            tail = f"; then {', '.join(c['after_fastembed'])} (fastembed has no Dense module)" if c["after_fastembed"] else ""
+            said.append(f"{r['model']} {r['variant']}: fastembed custom model on sentence-transformers' ONNX export "
+                        f"({c['fastembed_model_file']}), mean pooling{tail}.")
         for knob in ("intra_op_threads", "torch_threads"):
             if knob in c and c[knob] != r["threads"]:
                 said.append(f"WARNING {r['model']} {r['variant']}: asked for {r['threads']} threads, "
@@ -101,7 +119,24 @@ def setup_lines(setup: dict[str, Any]) -> list[str]:
         lines.append(f"{name}: {model['description']}; {route}; max_seq_length {model['max_seq_length']} for every "
                      f"variant; workvec int8: {int8}; ST ONNX int8: {model['st_onnx_file']} "
                      f"(export_dynamic_quantized_onnx_model preset {setup['quant_preset']})")
+    peers = setup.get("peers", {})
+    for env, found in peers.get("venvs", {}).items():
+        key = [x for x in found["freeze"] if x.split("==")[0].lower() in PEER_PACKAGES]
+        lines.append(f"peer venv {env} (its own, built by the benchmark from pins {', '.join(found['pins'])}): "
+                     + ", ".join(key))
+    if "openvino" in peers.get("venvs", {}):
+        cal = peers["ov_calibration"]
+        lines.append(f"OpenVINO static int8: export_static_quantized_openvino_model, OVQuantizationConfig(num_samples="
+                     f"{cal['num_samples']}), calibration: {cal['folder']} (a local dataset folder: dataset_name, "
+                     "dataset_config_name, dataset_split and column_name all given)")
+    if setup.get("latency_titles"):
+        lines.append(f"normalize latency: {setup['latency_titles']['n']} {setup['latency_titles']['source']}, one "
+                     "per call")
     return lines
+
+
+PEER_PACKAGES = ("openvino", "optimum-intel", "nncf", "fastembed", "onnxruntime", "torch", "sentence-transformers",
+                 "transformers", "tokenizers")
 
 
 def markdown(setup: dict[str, Any], rows: list[dict[str, Any]], ratio_rows: list[dict[str, Any]],
@@ -112,12 +147,19 @@ def markdown(setup: dict[str, Any], rows: list[dict[str, Any]], ratio_rows: list
         parts += ["> `--quick` run: few texts, one repetition. A smoke test, not figures to publish.", ""]
     parts += [*(f"- {line}" for line in setup_lines(setup)), ""]
     head = ["variant", "threads", "titles/s", "sentences/s", "batch-1 p50 ms", "p95 ms", "peak RSS MiB", "import s",
-            "load s", "CPU/wall", "min cos vs ST torch"]
+            "load s", "CPU/wall", "mean cos vs ST torch", "min cos", "top-10 overlap"]
     for name in setup["models"]:
         table = [[r["variant"], r["threads"], r["titles_per_s"], r["sentences_per_s"], r["p50_ms"], r["p95_ms"],
-                  r["peak_rss_mib"], r["import_s"], r["load_s"], r["cpu_per_wall"], r["min_cos_vs_st_torch"]]
+                  r["peak_rss_mib"], r["import_s"], r["load_s"], r["cpu_per_wall"], *_fid(r)]
                  for r in rows if r["model"] == name]
-        parts += [f"### {name}", "", markdown_table(head, table, "l" + "r" * 10), ""]
+        parts += [f"### {name}", "", markdown_table(head, table, "l" + "r" * 12), ""]
+    norm = [[r["model"], r["variant"], r["threads"], taxonomy, f"{f['labels']:,} ({f['index']})", f["p50_ms"], f["p95_ms"],
+             *(f["split_ms"][s] for s in SPLIT)] for r in rows for taxonomy, f in r.get("normalize", {}).items()]
+    if norm:
+        parts += ["### Batch-1 `TitleNormalizer.normalize` (k=5; median ms per stage from a second, stage-timed pass)",
+                  "", markdown_table(["model", "variant", "threads", "taxonomy", "labels (index)", "p50 ms", "p95 ms",
+                                      *SPLIT], [[*x[:5], *(f"{v:.3f}" for v in x[5:])] for x in norm],
+                                     "llll" + "r" * (3 + len(SPLIT))), ""]
     parts += ["### workvec int8 throughput over the others' (equal threads)", "", markdown_table(
         ["model", "threads", "against", "titles", "sentences", "target"],
         [[r["model"], r["threads"], r["against"], f"{r['titles']:.2f}x", f"{r['sentences']:.2f}x", f">= {r['target']}x"]
@@ -127,6 +169,17 @@ def markdown(setup: dict[str, Any], rows: list[dict[str, Any]], ratio_rows: list
         [[c["model"], c["threads"], c["check"], _num(c["measured"]), c["target"], "pass" if c["pass"] else "FAIL"]
          for c in checks], "llllll"), ""]
     return "\n".join(parts + ["### Notes", "", *(f"- {line}" for line in said)])
+
+
+SPLIT = ("tokenize", "pad", "onnxruntime", "search", "concepts")
+
+
+def _fid(row: dict[str, Any]) -> list[Any]:
+    f = row.get("fidelity") or {}
+    if row["variant"] == "st-torch":
+        return ["(reference)", "", ""]
+    return [f"{f['mean_cos']:.4f}", f"{f['min_cos']:.4f}", f"{f['top10_overlap']:.3f}"] if "mean_cos" in f else \
+        [f.get("note", "-"), "", ""]
 
 
 def _num(value: Any) -> str:

@@ -1,7 +1,8 @@
 """Child process of encode_speed.py: load one variant with its thread settings, measure it, print one RESULT line.
 
 Run in a fresh interpreter per measurement so that its peak RSS, import and load times are that variant's alone;
-it imports only what its variant needs (workvec variants never import torch).
+it imports only what its variant needs (workvec variants never import torch). The peers (OpenVINO, fastembed) run
+it with their own venv's python (benchmarks/speed/_peer_envs.py): it needs numpy and the standard library only.
 
     python benchmarks/speed/_encode_worker.py JOB.json
 """
@@ -20,8 +21,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 from _common import peak_rss_mib, percentile
 
-AGREE_N = 64  # titles whose vectors are saved, to check that every variant computes the same thing
 Encode = Callable[[list[str], int], np.ndarray]
+OV_INT8_FILE = "openvino/openvino_model_qint8_quantized.xml"  # export_static_quantized_openvino_model's default name
 
 
 def _open(job: dict[str, Any]) -> tuple[Encode, dict[str, Any], float, float]:
@@ -35,14 +36,24 @@ def _open(job: dict[str, Any]) -> tuple[Encode, dict[str, Any], float, float]:
         enc = Encoder.open(job["bundle"], precision=variant.split("-")[1], providers="cpu", threads=threads)
         facts = _session_facts(enc._session)
         return (lambda texts, bs: enc.encode(texts, batch_size=bs)), facts, t1 - t0, time.perf_counter() - t1
-    import onnxruntime as ort
+    if variant.startswith("fastembed"):
+        return _open_fastembed(job, t0)
     import torch
     from sentence_transformers import SentenceTransformer
 
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
     t1 = time.perf_counter()
-    if variant == "st-onnx-int8":
+    if variant.startswith("ov-"):
+        # OpenVINO: one inference thread and one stream (the latency hint), like every other variant here
+        ov_config = {"INFERENCE_NUM_THREADS": str(threads), "NUM_STREAMS": "1", "PERFORMANCE_HINT": "LATENCY"}
+        kwargs = {"ov_config": ov_config, **({"file_name": OV_INT8_FILE} if variant == "ov-int8-static" else {})}
+        model = SentenceTransformer(job["ov_dir"], device="cpu", backend="openvino", model_kwargs=kwargs)
+        facts = _ov_facts(model.transformers_model)
+        facts["after_openvino"] = [type(m).__name__ for m in list(model)[1:]]
+    elif variant == "st-onnx-int8":
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
         kwargs = {"file_name": job["st_onnx_file"], "provider": "CPUExecutionProvider", "session_options": options}
@@ -60,6 +71,48 @@ def _open(job: dict[str, Any]) -> tuple[Encode, dict[str, Any], float, float]:
         return model.encode(texts, batch_size=bs, convert_to_numpy=True, show_progress_bar=False, **task)
 
     return encode, facts, t1 - t0, time.perf_counter() - t1
+
+
+def _open_fastembed(job: dict[str, Any], t0: float) -> tuple[Encode, dict[str, Any], float, float]:
+    """fastembed with sentence-transformers' ONNX export of the same model as a custom local model
+    (`add_custom_model` + `specific_model_path`): mean pooling, normalised unless the model has a Dense head,
+    which (fastembed having no such module) is applied after it in numpy, as the ST variants apply it in torch."""
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    t1 = time.perf_counter()
+    head = np.load(job["head"]) if job.get("head") else None
+    name = f"workvec-bench/{job['model']}-{job['variant']}"
+    file_name = "onnx/model.onnx" if job["variant"] == "fastembed-fp32" else job["st_onnx_file"]
+    TextEmbedding.add_custom_model(model=name, pooling=PoolingType.MEAN, normalization=head is None,
+                                   sources=ModelSource(hf=name), dim=int(job["hidden"]), model_file=file_name)
+    model = TextEmbedding(model_name=name, specific_model_path=job["st_onnx_dir"], threads=job["threads"],
+                          providers=["CPUExecutionProvider"])
+    inner = getattr(model, "model", None)
+    facts = _session_facts(inner.model) if getattr(inner, "model", None) is not None else {}
+    facts.update({"fastembed_model_file": file_name, "after_fastembed": ["numpy Dense tanh"] if head else []})
+
+    def encode(texts: list[str], bs: int) -> np.ndarray:
+        out = np.stack(list(model.embed(texts, batch_size=bs)))
+        if head is not None:
+            out = np.tanh(out @ head["weight"].T + head["bias"])
+        return out
+
+    return encode, facts, t1 - t0, time.perf_counter() - t1
+
+
+def _ov_facts(ov_model: Any) -> dict[str, Any]:
+    """The OpenVINO settings a compiled model actually runs with."""
+    facts: dict[str, Any] = {"backend": "openvino"}
+    compiled = getattr(ov_model, "request", None)  # optimum-intel keeps the CompiledModel there
+    if compiled is not None and not hasattr(compiled, "get_property"):
+        compiled = compiled.get_compiled_model()
+    for key in ("INFERENCE_NUM_THREADS", "NUM_STREAMS", "INFERENCE_PRECISION_HINT", "PERFORMANCE_HINT"):
+        try:
+            facts[key.lower()] = str(compiled.get_property(key))
+        except Exception as exc:  # noqa: BLE001 - report, never fail the measurement on a missing property
+            facts[key.lower()] = f"unknown ({type(exc).__name__})"
+    return facts
 
 
 def _session_facts(session: Any) -> dict[str, Any]:
@@ -85,22 +138,75 @@ def main(spec: Path) -> None:
     encode, facts, import_s, load_s = _open(job)
     encode(titles[: 2 * job["title_batch"]], job["title_batch"])  # warm-up: allocations, lazy init
     encode(sents[: job["sentence_batch"]], job["sentence_batch"])
-    tw, tc = _timed(lambda: encode(titles, job["title_batch"]))
-    sw, sc = _timed(lambda: encode(sents, job["sentence_batch"]))
+    out: dict[str, np.ndarray] = {}
+    tw, tc = _timed(lambda: out.__setitem__("titles", encode(titles, job["title_batch"])))
+    sw, sc = _timed(lambda: out.__setitem__("sentences", encode(sents, job["sentence_batch"])))
     latency = []
     for i, text in enumerate(titles[: job["n_latency"] + 5]):
         started = time.perf_counter()
         encode([text], 1)
         if i >= 5:  # the first few calls warm the batch-1 path
             latency.append((time.perf_counter() - started) * 1000)
-    vectors = encode(titles[:AGREE_N], job["title_batch"])
-    if job.get("vectors"):
-        np.save(job["vectors"], vectors)
+    normalize = _normalize_latency(job) if job.get("normalize") else {}
+    if job.get("vectors"):  # the timed runs' own output, for fidelity against ST torch
+        np.savez(job["vectors"], titles=out["titles"].astype(np.float32), sentences=out["sentences"].astype(np.float32))
     result = {"titles_per_s": len(titles) / tw, "sentences_per_s": len(sents) / sw,
               "p50_ms": percentile(latency, 50), "p95_ms": percentile(latency, 95), "import_s": import_s,
-              "load_s": load_s, "cpu_per_wall": (tc + sc) / (tw + sw), "dim": int(vectors.shape[1]),
-              "peak_rss_mib": peak_rss_mib(), "checks": facts}
+              "load_s": load_s, "cpu_per_wall": (tc + sc) / (tw + sw), "dim": int(out["titles"].shape[1]),
+              "peak_rss_mib": peak_rss_mib(), "checks": facts, "normalize": normalize}
     print("RESULT " + json.dumps(result, default=str), flush=True)
+
+
+def _normalize_latency(job: dict[str, Any]) -> dict[str, Any]:
+    """Batch-1 `TitleNormalizer.normalize` (tokenization, encoding, search, concepts; k=5) per taxonomy, after
+    the throughput runs: p50 / p95 ms and, from a second pass, the median split of one call's time."""
+    from workvec.runtime.encoder import Encoder
+    from workvec.runtime.labels import LabelIndex
+    from workvec.runtime.taxonomy import load_taxonomy
+    from workvec.runtime.titles import TitleNormalizer
+
+    texts = json.loads(Path(job["texts"]).read_text())["latency_titles"]
+    found: dict[str, Any] = {}
+    for taxonomy in job["normalize"]:
+        encoder = Encoder.open(job["bundle"], precision=job["variant"].split("-")[1], providers="cpu",
+                               threads=job["threads"])
+        labels = LabelIndex.open(encoder, load_taxonomy(taxonomy), index_dir=job["index_dir"], progress=False)
+        normalizer = TitleNormalizer(encoder, labels)
+        for text in texts[:10]:
+            normalizer.normalize([text])
+        ms = []
+        for text in texts:
+            started = time.perf_counter()
+            normalizer.normalize([text], k=5)
+            ms.append((time.perf_counter() - started) * 1000)
+        found[taxonomy] = {"labels": len(labels.labels), "index": labels.index.mode, "calls": len(ms),
+                           "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
+                           "split_ms": _split(normalizer, texts)}
+    return found
+
+
+def _split(normalizer: Any, texts: list[str]) -> dict[str, float]:
+    """Median ms per stage of a batch-1 normalize, timed stage by stage (same calls as `normalize` makes)."""
+    from workvec.runtime.tokenizer import iter_batches, tokenize
+
+    enc = normalizer.encoder
+    stages: dict[str, list[float]] = {"tokenize": [], "pad": [], "onnxruntime": [], "search": [], "concepts": []}
+    for text in texts:
+        t = [time.perf_counter()]
+        encodings = tokenize(enc._tokenizer, [text])
+        t.append(time.perf_counter())
+        batch = next(iter_batches(encodings, 64, enc.manifest.pad_id))
+        feeds = batch.feeds(enc._inputs)
+        t.append(time.perf_counter())
+        (vectors,) = enc._session.run(["sentence_embedding"], feeds)
+        t.append(time.perf_counter())
+        rows, scores = normalizer.labels.search(vectors, 20)
+        t.append(time.perf_counter())
+        normalizer._concepts(rows[0], scores[0], 5)
+        t.append(time.perf_counter())
+        for key, a, b in zip(stages, t, t[1:]):
+            stages[key].append((b - a) * 1000)
+    return {k: percentile(v, 50) for k, v in stages.items()}
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from _common import CACHE, SHARED, SHARED_DATA, cpu_flags, log
 SEED = 2024
 ESCO_OCCUPATIONS = SHARED_DATA / "esco" / "occupations_en.csv"
 SKILLSPAN_JSON = SHARED_DATA / "corpus" / "skillspan" / "json"
+JOBBERT_TITLES = SHARED_DATA / "bench" / "jobbert" / "titles.validation.csv"
 MPNET_TOOL = SHARED / "tools" / "get-mpnet-base.sh"
 HEAD_IN, HEAD_OUT = 768, 1024  # JobBERT-v2's Asym anchor/positive Dense layers
 
@@ -65,6 +66,19 @@ def titles(n: int, seed: int = SEED) -> Texts:
 
     labels, _ = load_taxonomy(ESCO_OCCUPATIONS).labels(include_alt=True)
     return Texts(tuple(_sample(labels, n, seed)), f"ESCO occupation labels ({ESCO_OCCUPATIONS.name}, seed {seed})")
+
+
+def job_titles(n: int, seed: int = SEED) -> Texts:
+    """`n` distinct real vacancy titles (JobBERT validation, a job board's own spelling), shuffled with `seed`:
+    what batch-1 `normalize` gets in use (speed.py times the same kind)."""
+    if not JOBBERT_TITLES.is_file():
+        return _fallback(n, seed, f"{JOBBERT_TITLES} is absent")
+    import csv
+
+    with open(JOBBERT_TITLES, encoding="utf-8", newline="") as fh:
+        found = [row["vacancyTitle"].strip() for row in csv.DictReader(fh)]
+    return Texts(tuple(_sample([t for t in found if t], n, seed)),
+                 f"JobBERT validation vacancy titles ({JOBBERT_TITLES.name}, seed {seed})")
 
 
 def sentences(n: int, seed: int = SEED, min_words: int = 5) -> Texts:
@@ -247,3 +261,73 @@ def mean_tokens(bundle: Path, texts: Texts) -> float:
     tokenizer = load_tokenizer(bundle / TOKENIZER_FILE, read_manifest(bundle).max_seq_length)
     encodings = tokenizer.encode_batch(list(texts.texts))
     return sum(len(e.ids) for e in encodings) / max(1, len(encodings))
+
+
+# ---------------------------------------------------------------- peers (their own venvs, _peer_envs.py)
+
+CALIBRATION_CONFIG = "skillspan"  # the config name of the local calibration dataset folder
+
+
+def calibration_folder(exclude: int = 2048) -> Path:
+    """A local Hugging Face dataset folder (README.md `configs:` + train.csv, column `text`) of SkillSpan *train*
+    sentences, for OpenVINO's static int8 calibration without the hub; the first `exclude` sentences of the
+    benchmark's own sampling order (its measured sentences) are left out, so calibration never sees them."""
+    import csv
+
+    out = CACHE / "calibration" / "skillspan-train"
+    if (out / "train.csv").is_file():
+        return out
+    measured = set(sentences(exclude).texts)
+    rows = [json.loads(line)["tokens"] for line in (SKILLSPAN_JSON / "train.json").read_text(encoding="utf-8").splitlines()
+            if line]
+    texts = [t for t in dict.fromkeys(" ".join(r) for r in rows if len(r) >= 5) if t not in measured]
+    tmp = out.with_name(out.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    with open(tmp / "train.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text"])
+        writer.writerows([t] for t in texts)
+    (tmp / "README.md").write_text(
+        f"---\nconfigs:\n- config_name: {CALIBRATION_CONFIG}\n  data_files:\n  - split: train\n    path: train.csv\n---\n"
+        f"SkillSpan train sentences of >= 5 tokens ({len(texts)}), minus the encode_speed benchmark's sentences.\n",
+        encoding="utf-8")
+    tmp.rename(out)
+    return out
+
+
+def head_weights(st_dir: Path, name: str) -> Path | None:
+    """The anchor route's Dense head (weight, bias) as .npz, for peers that run the transformer only and have no
+    such module (fastembed); None when the model has no head."""
+    out = CACHE / "heads" / f"{name}.npz"
+    if out.is_file():
+        return out
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(st_dir), device="cpu")
+    modules = list(model)
+    if len(modules) < 3 or type(modules[2]).__name__ != "Router":
+        return None
+    state = modules[2].state_dict()
+    pick = lambda end: next(v for k, v in state.items() if "anchor" in k and k.endswith(end))  # noqa: E731
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(out, weight=pick("weight").float().numpy(), bias=pick("bias").float().numpy())
+    return out
+
+
+def openvino_exports(python: Path, st_dir: Path, name: str, num_samples: int) -> tuple[Path | None, str]:
+    """sentence-transformers' OpenVINO export of `st_dir` (fp32) and its static int8 export
+    (`export_static_quantized_openvino_model`, calibrated on `calibration_folder()`), built by `python` (the
+    openvino peer venv) into one folder; None and the failure when it cannot be built."""
+    out = CACHE / "st-openvino" / f"{name}-cal{num_samples}"
+    builder = Path(__file__).resolve().with_name("_peer_build.py")
+    if (out / "openvino" / "openvino_model_qint8_quantized.xml").is_file():
+        return out, "cached"
+    calib = calibration_folder()
+    log(f"exporting {st_dir} with sentence-transformers backend='openvino' + static int8 -> {out} ...")
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.run([str(python), str(builder), str(st_dir), str(out), str(calib), CALIBRATION_CONFIG,
+                           str(num_samples)], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return None, f"the OpenVINO export failed ({proc.returncode}): {proc.stderr.strip()[-800:]}"
+    return out, "built"

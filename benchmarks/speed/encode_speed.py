@@ -1,11 +1,15 @@
-"""Encoding speed: workvec int8/fp32 bundles vs sentence-transformers (torch, and its own ONNX int8 export).
+"""Encoding speed: workvec int8/fp32 bundles vs the peers a user would pick instead, on the same model:
+sentence-transformers (torch, its own ONNX int8 export, its OpenVINO backend fp32 and static int8) and fastembed
+(the same ONNX export as a custom local model, fp32 and dynamic int8).
 
 Measures titles/s (batch 64), sentences/s (batch 32), batch-1 title latency, peak RSS and load time for
-MiniLM and a JobBERT-shaped MPNet (titles through the anchor route everywhere). Every measurement runs in a
-fresh child process (so peak RSS is that variant's alone); variants are interleaved round-robin over
-repetitions and each figure is the median over repetitions.
+MiniLM and a JobBERT-shaped MPNet (titles through the anchor route everywhere), fidelity against
+sentence-transformers torch (cosine of the same texts' vectors, top-10 neighbour overlap), and for MiniLM the
+batch-1 `TitleNormalizer.normalize` latency with its split. Every measurement runs in a fresh child process (so
+peak RSS is that variant's alone); the peers run in venvs of their own (`_peer_envs.py`, built on first use);
+variants are interleaved round-robin over repetitions and each figure is the median over repetitions.
 
-    python benchmarks/speed/encode_speed.py [--models minilm,mpnet] [--threads 1,2] [--quick] [--out DIR]
+    python benchmarks/speed/encode_speed.py [--models minilm,mpnet] [--threads 1,2] [--variants ...] [--quick]
 """
 
 from __future__ import annotations
@@ -23,13 +27,21 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
+import _peer_envs as peers  # noqa: E402
 import _speed_assets as assets  # noqa: E402
-from _common import CACHE, RESULTS, log, machine_info, median, run_child, write_json, write_text
-from _encode_report import markdown, notes, ratios, setup_lines, targets
+from _common import CACHE, RESULTS, log, machine_info, median, run_child, write_json, write_text  # noqa: E402
+from _encode_report import markdown, notes, ratios, setup_lines, targets  # noqa: E402
 
 # workvec-int8: the shipped per-row (batch-invariant) int8; workvec-int8-per-tensor: the earlier per-tensor
 # dynamic int8 (layer-0 FFN down fp32), rebuilt from the same fp32 graph (MiniLM only: MPNet's needs smoothing)
-VARIANTS = ("workvec-int8", "workvec-int8-per-tensor", "workvec-fp32", "st-torch", "st-onnx-int8")
+# st-*: sentence-transformers in the product venv; ov-* and fastembed-*: in their own venvs (PEER_ENV)
+VARIANTS = ("workvec-int8", "workvec-int8-per-tensor", "workvec-fp32", "st-torch", "st-onnx-int8", "ov-fp32",
+            "ov-int8-static", "fastembed-fp32", "fastembed-int8")
+PEER_ENV = {"ov-fp32": "openvino", "ov-int8-static": "openvino", "fastembed-fp32": "fastembed",
+            "fastembed-int8": "fastembed"}
+NORMALIZE_TAXONOMIES = ("onet", "esco-occupations")  # speed.py's O*NET (exact search) and the default (HNSW)
+INDEXES = CACHE / "indexes" / "encode-speed"
+TOP = 10  # fidelity: neighbours compared per query
 PACKAGES = ("workvec", "onnxruntime", "torch", "sentence-transformers", "optimum", "optimum-onnx", "tokenizers")
 MEASURES = ("titles_per_s", "sentences_per_s", "p50_ms", "p95_ms", "peak_rss_mib", "import_s", "load_s", "cpu_per_wall")
 WORKER = Path(__file__).resolve().with_name("_encode_worker.py")
@@ -48,6 +60,9 @@ class Config:
     reps: int = 3
     title_batch: int = 64
     sentence_batch: int = 32
+    n_normalize: int = 300  # batch-1 normalize calls per taxonomy (MiniLM workvec variants)
+    variants: tuple[str, ...] = VARIANTS
+    ov_calibration_samples: int = 100
     quick: bool = False
     bar: tuple[str, ...] = ()  # parity bar overrides for the workvec export, as `workvec export --bar`
 
@@ -69,6 +84,7 @@ class Measure:
     cpu_per_wall: float
     dim: int
     checks: dict[str, Any]
+    normalize: dict[str, Any]
 
 
 # ---------------------------------------------------------------- parent: build, interleave, summarise
@@ -81,7 +97,8 @@ def run_job(job: dict[str, Any], workdir: Path, index: int) -> Measure | None:
     t = str(job["threads"])
     env = {**os.environ, "RAYON_NUM_THREADS": t, "OMP_NUM_THREADS": t, "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1"}
-    child = run_child([sys.executable, str(WORKER), str(spec)], env=env, timeout=3600)
+    python = peers.python_of(PEER_ENV[job["variant"]]) if job["variant"] in PEER_ENV else Path(sys.executable)
+    child = run_child([str(python), str(WORKER), str(spec)], env=env, timeout=3600)
     line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
     if child.returncode != 0 or line is None:
         log(f"  FAILED {job['model']} {job['variant']} t={t} (exit {child.returncode}):\n{child.stderr[-2000:]}")
@@ -91,20 +108,69 @@ def run_job(job: dict[str, Any], workdir: Path, index: int) -> Measure | None:
     return Measure(job["model"], job["variant"], job["threads"], **data)
 
 
-def jobs_for(cfg: Config, model: assets.ModelAssets, workdir: Path) -> list[dict[str, Any]]:
-    """One job per (variant, threads) of `model`."""
+def jobs_for(cfg: Config, model: assets.ModelAssets, workdir: Path, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """One job per (variant, threads) of `model`; `extra`: the peers' assets (prepare_peers)."""
     from workvec.runtime.manifest import read_manifest
 
     manifest = read_manifest(model.bundle)
     base = {"model": model.name, "bundle": str(model.bundle), "st_dir": str(model.st_dir),
             "st_onnx_dir": str(model.st_onnx_dir), "st_onnx_file": model.st_onnx_file, "route": manifest.branch,
             "max_seq_length": manifest.max_seq_length, "texts": str(workdir / "texts.json"),
-            "title_batch": cfg.title_batch, "sentence_batch": cfg.sentence_batch, "n_latency": cfg.n_latency}
-    variants = [v for v in VARIANTS if not (v.startswith("workvec-int8") and model.int8_missing)
-                and not (v == "workvec-int8-per-tensor" and model.name != "minilm")]
+            "title_batch": cfg.title_batch, "sentence_batch": cfg.sentence_batch, "n_latency": cfg.n_latency,
+            "index_dir": str(INDEXES), **extra}
+    variants = [v for v in cfg.variants if not (v.startswith("workvec-int8") and model.int8_missing)
+                and not (v == "workvec-int8-per-tensor" and model.name != "minilm")
+                and not (v in PEER_ENV and v not in extra.get("peer_variants", ()))]
     bundles = {v: str(assets.per_tensor_bundle(model.bundle)) for v in variants if v == "workvec-int8-per-tensor"}
-    return [{**base, "variant": v, "threads": t, "bundle": bundles.get(v, base["bundle"])}
+    normalize = list(NORMALIZE_TAXONOMIES) if model.name == "minilm" and cfg.n_normalize else []
+    jobs = [{**base, "variant": v, "threads": t, "bundle": bundles.get(v, base["bundle"]),
+             "normalize": normalize if v.startswith("workvec") else []}
             for t in cfg.threads for v in variants]
+    for job in jobs:  # label indexes are built here, untimed, so the children only load them
+        for taxonomy in job["normalize"]:
+            _label_index(job["bundle"], job["variant"].split("-")[1], taxonomy)
+    return jobs
+
+
+def _label_index(bundle: str, precision: str, taxonomy: str) -> None:
+    from workvec.runtime.encoder import Encoder
+    from workvec.runtime.labels import LabelIndex
+    from workvec.runtime.taxonomy import load_taxonomy
+
+    encoder = Encoder.open(bundle, precision=precision, providers="cpu")
+    LabelIndex.open(encoder, load_taxonomy(taxonomy), index_dir=INDEXES, progress=False)
+
+
+def prepare_peers(cfg: Config, model: assets.ModelAssets) -> tuple[dict[str, Any], dict[str, str]]:
+    """The peers' venvs and assets for `model`: job fields (with the peer variants that can run) and, per peer
+    variant that cannot, exactly why."""
+    wanted = [v for v in cfg.variants if v in PEER_ENV]
+    extra: dict[str, Any] = {"peer_variants": []}
+    why: dict[str, str] = {}
+    if not wanted:
+        return extra, why
+    from workvec.runtime.manifest import read_manifest
+
+    extra["hidden"] = int(json.loads((model.st_dir / "config.json").read_text())["hidden_size"])
+    head = assets.head_weights(model.st_dir, model.name)
+    extra["head"] = str(head) if head else None
+    for env in dict.fromkeys(PEER_ENV[v] for v in wanted):
+        python, said = peers.ensure(env)
+        mine = [v for v in wanted if PEER_ENV[v] == env]
+        if python is None:
+            why.update({v: f"venv {env}: {said}" for v in mine})
+            continue
+        if env == "openvino":
+            folder, said = assets.openvino_exports(python, model.st_dir, model.name, cfg.ov_calibration_samples)
+            if folder is None:
+                why.update({v: said for v in mine})
+                continue
+            extra["ov_dir"] = str(folder)
+        extra["peer_variants"] += mine
+    if read_manifest(model.bundle).branch and "fastembed" in str(extra["peer_variants"]) and not head:
+        why.update({v: "the model has a route but no Dense head was found" for v in extra["peer_variants"]
+                    if v.startswith("fastembed")})
+    return extra, why
 
 
 def interleave(cfg: Config, jobs: list[dict[str, Any]], workdir: Path) -> list[Measure]:
@@ -113,7 +179,7 @@ def interleave(cfg: Config, jobs: list[dict[str, Any]], workdir: Path) -> list[M
     for rep in range(cfg.reps):
         order = jobs[rep % len(jobs):] + jobs[: rep % len(jobs)]
         for i, job in enumerate(order):
-            vectors = workdir / f"{job['model']}-{job['variant']}-{job['threads']}.npy" if rep == 0 else None
+            vectors = workdir / f"{job['model']}-{job['variant']}-{job['threads']}.npz" if rep == 0 else None
             log(f"rep {rep + 1}/{cfg.reps}: {job['model']} {job['variant']} threads={job['threads']}")
             found = run_job({**job, "vectors": str(vectors) if vectors else None}, workdir, rep * len(jobs) + i)
             if found:
@@ -128,21 +194,48 @@ def summarise(measures: list[Measure], workdir: Path) -> list[dict[str, Any]]:
     for key in keys:
         runs = [m for m in measures if (m.model, m.variant, m.threads) == key]
         row = {"model": key[0], "variant": key[1], "threads": key[2], "reps": len(runs), "dim": runs[0].dim,
-               **{k: median([getattr(m, k) for m in runs]) for k in MEASURES}, "checks": runs[0].checks}
-        row["min_cos_vs_st_torch"] = _agreement(workdir, *key)
+               **{k: median([getattr(m, k) for m in runs]) for k in MEASURES}, "checks": runs[0].checks,
+               "normalize": _normalize_medians([m.normalize for m in runs])}
+        row.update(fidelity(workdir, *key))
+        row["min_cos_vs_st_torch"] = row.get("fidelity", {}).get("min_cos")
         rows.append(row)
     return rows
 
 
-def _agreement(workdir: Path, model: str, variant: str, threads: int) -> float | None:
-    mine, ref = (workdir / f"{model}-{v}-{threads}.npy" for v in (variant, "st-torch"))
+def _normalize_medians(found: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per taxonomy, the median over repetitions of p50 / p95 and of each stage of the split."""
+    out: dict[str, Any] = {}
+    for taxonomy in found[0] if found else {}:
+        runs = [f[taxonomy] for f in found if taxonomy in f]
+        out[taxonomy] = {**{k: runs[0][k] for k in ("labels", "index", "calls")},
+                         **{k: median([r[k] for r in runs]) for k in ("p50_ms", "p95_ms")},
+                         "split_ms": {s: median([r["split_ms"][s] for r in runs]) for s in runs[0]["split_ms"]}}
+    return out
+
+
+def fidelity(workdir: Path, model: str, variant: str, threads: int) -> dict[str, Any]:
+    """Agreement with sentence-transformers torch on the same texts (the timed runs' vectors): mean and min cosine
+    over titles and sentences, and top-10 overlap: per query (every sentence, and the first 256 titles), its 10
+    nearest titles (itself excluded) by this variant's vectors vs by torch's."""
+    mine, ref = (workdir / f"{model}-{v}-{threads}.npz" for v in (variant, "st-torch"))
     if not (mine.is_file() and ref.is_file()):
-        return None
-    a, b = np.load(mine).astype(np.float64), np.load(ref).astype(np.float64)
-    if a.shape != b.shape:  # the dims in the table show which variant differs
-        return None
-    cos = np.sum(a * b, 1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    return float(cos.min())
+        return {}
+    a, b = np.load(mine), np.load(ref)
+    if a["titles"].shape != b["titles"].shape:  # the dims in the table show which variant differs
+        return {"fidelity": {"note": f"shape {a['titles'].shape} vs ST torch {b['titles'].shape}"}}
+    unit = lambda x: x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)  # noqa: E731
+    cos = np.concatenate([np.sum(unit(a[k]) * unit(b[k]), 1) for k in ("titles", "sentences")])
+    overlaps = []
+    for vectors in (a, b):
+        titles = unit(vectors["titles"])
+        queries = np.concatenate([unit(vectors["sentences"]), titles[:256]])
+        scores = queries @ titles.T
+        n_sent = len(vectors["sentences"])
+        scores[np.arange(n_sent, len(queries)), np.arange(len(queries) - n_sent)] = -np.inf  # a title is not its own neighbour
+        overlaps.append(np.argsort(-scores, axis=1, kind="stable")[:, :TOP])
+    top = np.mean([len(set(x) & set(y)) / TOP for x, y in zip(*overlaps)])
+    return {"fidelity": {"mean_cos": float(cos.mean()), "min_cos": float(cos.min()), "top10_overlap": float(top),
+                         "texts": int(len(cos)), "queries": int(len(overlaps[0]))}}
 
 
 # ---------------------------------------------------------------- CLI
@@ -159,6 +252,8 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
     ap.add_argument("--titles", type=int, help="titles per throughput run (default 2048; --quick: 256)")
     ap.add_argument("--sentences", type=int, help="sentences per throughput run (default 512; --quick: 64)")
     ap.add_argument("--latency", type=int, help="batch-1 calls for latency (default 200; --quick: 30)")
+    ap.add_argument("--variants", help=f"comma-separated subset of {','.join(VARIANTS)} (default all)")
+    ap.add_argument("--normalize", type=int, help="batch-1 normalize calls per taxonomy (default 300; 0: skip)")
     ap.add_argument("--bar", action="append", default=[], metavar="NAME=VALUE",
                     help="parity bar override for the workvec exports (as `workvec export --bar`); reported")
     a = ap.parse_args(argv)
@@ -166,10 +261,16 @@ def parse(argv: list[str] | None) -> tuple[Config, Path]:
     if unknown := set(models) - {"minilm", "mpnet"}:
         ap.error(f"--models: unknown {sorted(unknown)}; use minilm and/or mpnet")
     threads = tuple(int(t) for t in (a.threads or ("1" if a.quick else "1,2")).split(","))
-    cfg = Config(models, threads, quick=a.quick, bar=tuple(a.bar))
+    variants = tuple(a.variants.split(",")) if a.variants else VARIANTS
+    if unknown := set(variants) - set(VARIANTS):
+        ap.error(f"--variants: unknown {sorted(unknown)}")
+    if "st-torch" not in variants:
+        ap.error("--variants must include st-torch (the reference of every ratio and fidelity figure)")
+    cfg = Config(models, threads, quick=a.quick, bar=tuple(a.bar), variants=variants)
     if a.quick:
-        cfg = replace(cfg, n_titles=256, n_sentences=64, n_latency=30, reps=1)
-    overrides = {"reps": a.reps, "n_titles": a.titles, "n_sentences": a.sentences, "n_latency": a.latency}
+        cfg = replace(cfg, n_titles=256, n_sentences=64, n_latency=30, reps=1, n_normalize=30)
+    overrides = {"reps": a.reps, "n_titles": a.titles, "n_sentences": a.sentences, "n_latency": a.latency,
+                 "n_normalize": a.normalize}
     out = a.out or (QUICK_OUT if a.quick else RESULTS)
     return replace(cfg, **{k: v for k, v in overrides.items() if v is not None}), out
 
@@ -180,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg, out = parse(argv)
     preset, info = assets.quant_preset(), machine_info(PACKAGES)
     texts = {"titles": assets.titles(cfg.n_titles), "sentences": assets.sentences(cfg.n_sentences)}
-    prepared, skipped = {}, {}
+    latency_titles = assets.job_titles(cfg.n_normalize)
+    prepared, skipped, extras, peer_missing = {}, {}, {}, {}
     for name in cfg.models:
         found, why = assets.prepare(name, preset, cfg.bar)
         if found is None:
@@ -188,9 +290,18 @@ def main(argv: list[str] | None = None) -> int:
             skipped[name] = why
         else:
             prepared[name] = found
+            extras[name], why = prepare_peers(cfg, found)
+            peer_missing.update({f"{name} {v}": w for v, w in why.items()})
     setup = {"machine": info, "config": asdict(cfg), "quant_preset": preset, "skipped": skipped,
              "texts": {k: {"n": len(t.texts), "source": t.source, "mean_tokens": {
                  n: assets.mean_tokens(a.bundle, t) for n, a in prepared.items()}} for k, t in texts.items()},
+             "latency_titles": {"n": len(latency_titles.texts), "source": latency_titles.source},
+             "peers": {"venvs": {env: {"pins": list(peers.PEERS[env]), "freeze": peers.freeze(env)}
+                                 for env in dict.fromkeys(PEER_ENV[v] for x in extras.values()
+                                                          for v in x.get("peer_variants", []))},
+                       "missing": peer_missing, "ov_calibration": {
+                           "folder": "SkillSpan train sentences minus the measured ones (_speed_assets.calibration_folder)",
+                           "num_samples": cfg.ov_calibration_samples}},
              "models": {n: {"description": a.description, "st_dir": str(a.st_dir), "bundle": str(a.bundle),
                             **_bundle_facts(a.bundle), "int8_missing": a.int8_missing,
                             "st_onnx_file": a.st_onnx_file}
@@ -198,14 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(setup_lines(setup)), flush=True)
     with tempfile.TemporaryDirectory(prefix="encode-speed-") as tmp:
         workdir = Path(tmp)
-        write_json(workdir / "texts.json", {k: list(t.texts) for k, t in texts.items()})
-        jobs = [job for a in prepared.values() for job in jobs_for(cfg, a, workdir)]
+        write_json(workdir / "texts.json", {**{k: list(t.texts) for k, t in texts.items()},
+                                            "latency_titles": list(latency_titles.texts)})
+        jobs = [job for n, a in prepared.items() for job in jobs_for(cfg, a, workdir, extras[n])]
         measures = interleave(cfg, jobs, workdir)
         rows = summarise(measures, workdir)
     ratio_rows = ratios(rows)
     missing = {n: a.int8_missing for n, a in prepared.items() if a.int8_missing}
     checks = targets(rows, ratio_rows, missing)
     said = notes(rows) + [f"{n} skipped: {why}" for n, why in skipped.items()]
+    said += [f"{v}: not measured: {why}" for v, why in peer_missing.items()]
     said += [f"{n}: no workvec int8 variant, the export's int8 missed the parity gate: {m}" for n, m in missing.items()]
     said += [f"workvec bundles exported with parity bar overrides {list(cfg.bar)}"] if cfg.bar else []
     said += [f"{k}: {t.source}" for k, t in texts.items() if "probe" in t.source]
