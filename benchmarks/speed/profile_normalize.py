@@ -121,7 +121,8 @@ def run(bundles: list[Path], taxonomy: str, calls: int) -> dict[str, Any]:
         normalizer = _normalizer(bundle, taxonomy)
         ms = _latencies(normalizer, titles)
         tokens = normalizer.encoder.count_tokens(titles)
-        entry = {"quantization": normalizer.encoder.manifest.quantization.get("activations", "per-tensor"),
+        activations = normalizer.encoder.manifest.quantization.get("activations", "per-tensor")
+        entry = {"quantization": activations.split(" (")[0].replace("|", "/"),
                  "labels": len(normalizer.labels.labels), "index": normalizer.labels.index.mode,
                  "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "stages_p50_ms": _stages(normalizer, titles),
                  "tokens_mean": float(np.mean(tokens)), "tokens_p50": percentile(tokens.tolist(), 50)}
@@ -141,7 +142,7 @@ def markdown(found: dict[str, Any], machine: dict[str, Any]) -> str:
                              [[name, b["quantization"], f"{b['tokens_mean']:.1f}", f"{b['p50_ms']:.3f}", f"{b['p95_ms']:.3f}",
                                *(f"{b['stages_p50_ms'][s]:.3f}" for s in stages), f"{b['profile']['nodes_per_run']:.0f}",
                                f"{b['profile']['kernel_ms_per_run']:.3f}", f"{b['profile']['model_run_p50_ms_profiled']:.3f}"]
-                              for name, b in found["bundles"].items()], "ll" + "r" * 14), "",
+                              for name, b in found["bundles"].items()], "ll" + "r" * 13), "",
               "(`tokenize_encode_batch`: the same title through `encode_batch`, the path before one text was "
               "tokenized on the calling thread.)", ""]
     for name, b in found["bundles"].items():
