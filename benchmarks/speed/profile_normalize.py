@@ -146,8 +146,8 @@ def markdown(found: dict[str, Any], machine: dict[str, Any]) -> str:
                                *(f"{b['stages_p50_ms'][s]:.3f}" for s in stages), f"{b['profile']['nodes_per_run']:.0f}",
                                f"{b['profile']['kernel_ms_per_run']:.3f}", f"{b['profile']['model_run_p50_ms_profiled']:.3f}"]
                               for name, b in found["bundles"].items()], "ll" + "r" * 13), "",
-              "(`tokenize_encode_batch`: the same title through `encode_batch`, the path before one text was "
-              "tokenized on the calling thread.)", ""]
+              "(`tokenize_encode_batch`: the same title through `encode_batch`, what the runtime "
+              "does; `tokenize`: `encode` on the calling thread, tried as a cheaper path for one text.)", ""]
     for name, b in found["bundles"].items():
         quant = sum(o["ms_per_run"] for o in b["profile"]["ops"] if o["op"] in QUANT_OPS)
         parts += [f"### {name}: kernel time per op type (batch 1, profiled runs)", "",

@@ -81,12 +81,7 @@ def plan_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
 
 
 def tokenize(tokenizer: Tokenizer, texts: list[str]) -> list[Encoding]:
-    """Encode `texts` once (special tokens added, truncated at the length fixed at load time).
-
-    One text is encoded on the calling thread: `encode_batch` hands even a single text to the tokenizers
-    thread pool and waits for a worker to wake, which a batch-1 call (one title) pays on every request."""
-    if len(texts) == 1:
-        return [tokenizer.encode(texts[0], add_special_tokens=True)]
+    """Encode `texts` once (special tokens added, truncated at the length fixed at load time)."""
     return tokenizer.encode_batch(texts, add_special_tokens=True)
 
 
