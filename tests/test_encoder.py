@@ -351,8 +351,8 @@ def test_tiny_mpnet_batching(tiny_bundles):
 
 
 def test_one_text_is_tokenized_and_encoded_as_inside_a_batch(title_int8, skill_fp32):
-    """A single text takes the calling-thread tokenizer path (no thread-pool hand-off); its encoding, truncation
-    flag, vectors and token vectors must equal those of the same text tokenized with others."""
+    """A text alone (the batch-1 path of normalize and serve) gets the encoding, truncation flag, vectors and token
+    vectors it gets inside a batch: guards any single-text shortcut in tokenization or padding."""
     from workvec.runtime.tokenizer import tokenize
 
     texts = [*TEXTS, LONG]
