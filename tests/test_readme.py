@@ -31,6 +31,8 @@ def home_with_default_bundles(home: Path, title: Path, skill: Path) -> Path:
 
 def run_block(code: str, home: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "WORKVEC_HOME": str(home)}
+    for kind in ("title", "skill"):  # these stand in for the shipped default bundle
+        env[f"WORKVEC_{kind.upper()}_BUNDLE"] = str(home / "bundles" / f"minilm-{kind}")
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 

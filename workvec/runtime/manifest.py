@@ -46,6 +46,20 @@ class Manifest:
             )
 
     @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks this bundle serves: its kind, plus those listed under `tasks` (a skill bundle trained for
+        titles too, like the shipped default, serves both from one model)."""
+        listed = self.extra.get("tasks") or ()
+        return tuple(dict.fromkeys([self.kind, *[t for t in listed if t in KINDS]]))
+
+    @property
+    def model_sha256(self) -> str | None:
+        """sha256 of the fp32 model the bundle was exported as (what its int8 model is quantized from): the
+        key of everything calibrated per model. Shipped int8-only bundles record it as `source_fp32_sha256`."""
+        record = self.files.get(MODEL_FILES["fp32"])
+        return str(record["sha256"]) if record else self.extra.get("source_fp32_sha256")
+
+    @property
     def dim(self) -> int:
         """Width of the `sentence_embedding` output."""
         return int(self.outputs["sentence_embedding"])

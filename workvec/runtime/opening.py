@@ -32,7 +32,7 @@ def open_parts(
 
     path = ensure_default_bundle(kind, progress=progress) if bundle is None else Path(bundle)
     encoder = Encoder.open(path, precision=precision, providers=providers, threads=threads)
-    if encoder.manifest.kind != kind:
+    if kind not in encoder.manifest.tasks:
         raise InputError(f"{path} is a {encoder.manifest.kind} bundle; this needs a {kind} bundle"
                          f" (workvec export MODEL --kind {kind} --out DIR)")
     tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)

@@ -158,10 +158,10 @@ def packaged_path(model_sha256: str) -> Path:
 
 def _model_sha256(encoder) -> str:
     """The sha256 of the bundle's fp32 model (what the int8 one is quantized from)."""
-    record = encoder.manifest.files.get("model.onnx")
-    if record is None:
-        raise RequirementFilterError(f"{encoder.info.bundle}: the manifest lists no model.onnx; re-export the bundle")
-    return str(record["sha256"])
+    sha = encoder.manifest.model_sha256
+    if sha is None:
+        raise RequirementFilterError(f"{encoder.info.bundle}: the manifest names no fp32 model; re-export the bundle")
+    return sha
 
 
 def _read(path: Path) -> dict:

@@ -118,7 +118,7 @@ class SkillExtractor:
 
     def __init__(self, encoder: Encoder, labels: LabelIndex, settings: ExtractSettings = ExtractSettings(),
                  requirement: RequirementFilter | None = None) -> None:
-        if encoder.manifest.kind != "skill":
+        if "skill" not in encoder.manifest.tasks:
             raise InputError("SkillExtractor needs a --kind skill bundle (token embeddings); this one is a title bundle")
         self.encoder = encoder
         self.labels = labels

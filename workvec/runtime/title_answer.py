@@ -47,8 +47,7 @@ def _floors() -> dict:
 
 def no_match_floor(encoder, taxonomy_name: str) -> float | None:
     """The calibrated floor for this encoder's model and precision on `taxonomy_name`, or None."""
-    record = encoder.manifest.files.get("model.onnx") or {}
-    entry = _floors().get(str(record.get("sha256", "")), {}).get(taxonomy_name, {})
+    entry = _floors().get(str(encoder.manifest.model_sha256 or ""), {}).get(taxonomy_name, {})
     value = entry.get(encoder.info.precision, entry.get("int8"))
     return float(value) if value is not None else None
 

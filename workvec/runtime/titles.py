@@ -39,8 +39,8 @@ class TitleNormalizer:
     """Map job titles to concepts of a taxonomy with a title bundle and a label index."""
 
     def __init__(self, encoder: Encoder, labels: LabelIndex) -> None:
-        if encoder.manifest.kind != "title":
-            raise InputError("TitleNormalizer needs a --kind title bundle; this one is a skill bundle")
+        if "title" not in encoder.manifest.tasks:
+            raise InputError("TitleNormalizer needs a bundle that serves titles (--kind title); this one is a skill bundle")
         self.encoder = encoder
         self.labels = labels
 

@@ -1,0 +1,46 @@
+"""Export the trained checkpoint through workvec's gate and copy the shipped part into the package.
+
+The exported bundle is a skill bundle (token vectors + mean-pooled sentence vector) that also serves titles
+(`"tasks": ["skill", "title"]` in its manifest): the model was trained for both on the same pooled vector.
+What ships (workvec/models/<name>/) is the int8 model, the tokenizer and a manifest listing only those two files;
+the fp32 model stays in the full bundle (`--bundle-out`), and its sha256 is kept as `source_fp32_sha256`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from workvec.export import ExportRequest, export_bundle
+from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE
+
+SHIPPED = (MODEL_FILES["int8"], TOKENIZER_FILE)
+TASKS = ["skill", "title"]
+
+
+def export_and_ship(checkpoint: Path, bundle: Path, ship_dir: Path | None, record: dict,
+                    log: Callable[[str], None]) -> None:
+    """Export `checkpoint` to `bundle` (gate included) and, when `ship_dir` is given, write the shipped copy."""
+    log(f"exporting {checkpoint} -> {bundle} (parity gate, per-row int8) ...")
+    export_bundle(ExportRequest(model=str(checkpoint), kind="skill", out=bundle), log=log)
+    manifest = json.loads((bundle / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["tasks"] = TASKS
+    (bundle / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (bundle / "train.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    if ship_dir is None:
+        return
+    if ship_dir.exists():
+        shutil.rmtree(ship_dir)
+    ship_dir.mkdir(parents=True)
+    for name in SHIPPED:
+        shutil.copy2(bundle / name, ship_dir / name)
+    shipped = dict(manifest)
+    shipped["source_fp32_sha256"] = manifest["files"][MODEL_FILES["fp32"]]["sha256"]
+    shipped["files"] = {name: manifest["files"][name] for name in SHIPPED}
+    (ship_dir / MANIFEST_NAME).write_text(json.dumps(shipped, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    summary = {k: record[k] for k in ("base", "base_sha256", "settings", "inputs", "counts", "versions",
+                                      "best_step", "best_validation_full", "zero_shot_validation", "train_seconds")}
+    (ship_dir / "train.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    log(f"shipped {', '.join(SHIPPED)} + {MANIFEST_NAME} to {ship_dir}")

@@ -1,0 +1,1 @@
+"""Bundles shipped inside the package (see each folder's README.md, its model card)."""
