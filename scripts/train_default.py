@@ -1,7 +1,7 @@
 """Train workvec's default encoder: all-MiniLM-L6-v2 fine-tuned on open labor-market data for both tasks.
 
     python scripts/train_default.py [--data ../shared/data] [--out build/train-default] [--steps N] [--threads N]
-        [--title-val-limit N] [--bundle-out DIR] [--ship]
+        [--title-val-limit N] [--bundle-out DIR] [--ship] [--export-only]
 
 Needs the export extra (torch, sentence-transformers). Steps: (1) zero-shot encode ESCO labels and SkillSpan
 *train* spans to link spans to ESCO skills and to pick hard negatives; (2) train titles (InfoNCE, cosine) and
@@ -41,9 +41,13 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--title-val-limit", type=int, default=3000, help="validation titles per check (full at the end)")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (the shipped model: 1; more is faster but not bit-identical)")
+    p.add_argument("--title-val-limit", type=int, default=1500, help="validation titles per check (full at the end)")
+    p.add_argument("--no-zero-shot-eval", dest="zero_shot_eval", action="store_false",
+                   help="skip the validation of the untrained model (benchmarks/quality/quality.py reports it)")
     p.add_argument("--bundle-out", type=Path, default=None, help="export the best checkpoint as a bundle here")
+    p.add_argument("--export-only", action="store_true", help="skip training: export OUT/best (OUT/train.json kept)")
     p.add_argument("--ship", action="store_true", help="copy the gated int8 bundle into workvec/models/")
     return p.parse_args(argv)
 
@@ -59,6 +63,21 @@ def _versions() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    if args.export_only:
+        record = json.loads((args.out / "train.json").read_text(encoding="utf-8"))
+    else:
+        record = _train(args)
+    if args.bundle_out or args.ship:
+        from training.ship import export_and_ship
+
+        export_and_ship(args.out / "best", args.bundle_out or args.out / "bundle", SHIP_DIR if args.ship else None,
+                        record, _log)
+    return 0
+
+
+def _train(args: argparse.Namespace) -> dict:
+    """Train, keep the best validation checkpoint in OUT/best, write OUT/train.json; returns its record."""
     import numpy as np
     import torch
     from sentence_transformers import SentenceTransformer
@@ -68,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
 
     from workvec.defaults import default_model
 
-    args = _args(argv)
     settings = replace(Settings(), steps=args.steps, eval_every=args.eval_every, lr=args.lr, seed=args.seed)
     torch.set_num_threads(args.threads)
     seed_everything(settings.seed)
@@ -105,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             model.save(str(args.out / "best"))
         return {"score": round(value, 6), **result}
 
-    zero_shot = validate(0)
+    zero_shot = validate(0) if args.zero_shot_eval else None
     history = train(model, corpus, near, settings, validate, _log)
     trained_s = time.monotonic() - started
     final = SentenceTransformer(str(args.out / "best"), device="cpu", local_files_only=True)
@@ -119,12 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     (args.out / "train.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     _log(f"wrote {args.out / 'train.json'} ({trained_s / 60:.1f} min)")
-    if args.bundle_out or args.ship:
-        from training.ship import export_and_ship
-
-        export_and_ship(args.out / "best", args.bundle_out or args.out / "bundle", SHIP_DIR if args.ship else None,
-                        record, _log)
-    return 0
+    return record
 
 
 if __name__ == "__main__":

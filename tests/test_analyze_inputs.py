@@ -181,4 +181,5 @@ def test_defaults_are_the_librarys():
 
     assert options.DEFAULT_TITLES_TAXONOMY == titles.DEFAULT_TAXONOMY
     assert options.DEFAULT_SKILLS_TAXONOMY == skills.DEFAULT_TAXONOMY
-    assert options.DEFAULT_THRESHOLD == skills.DEFAULT_THRESHOLD
+    assert options.DEFAULT_THRESHOLD is None  # like SkillExtractor.open: the bundle's calibrated threshold
+    assert skills.SkillExtractor.open.__kwdefaults__["threshold"] is None

@@ -187,6 +187,7 @@ def test_open_without_a_bundle_uses_the_default_one(tiny_title_bundle: Path, job
                                                     monkeypatch) -> None:
     monkeypatch.setenv("WORKVEC_HOME", str(tmp_path))
     shutil.copytree(tiny_title_bundle, tmp_path / "bundles" / "minilm-title")
+    monkeypatch.setenv("WORKVEC_TITLE_BUNDLE", str(tmp_path / "bundles" / "minilm-title"))  # instead of the shipped one
     titles = TitleNormalizer.open(taxonomy=jobs, progress=False)
     assert Path(titles.encoder.info.bundle) == tmp_path / "bundles" / "minilm-title"
     assert titles.normalize(TITLES, k=3) == jobs_normalizer.normalize(TITLES, k=3)

@@ -85,8 +85,8 @@ def _extract(args: argparse.Namespace) -> int:
     from workvec.runtime.sentences import split_sentences
     from workvec.runtime.skills import ExtractReport, ExtractSettings, SkillExtractor
 
-    threshold = ExtractSettings.threshold if args.threshold is None else args.threshold
-    ExtractSettings(threshold=threshold, k=args.k)  # bad values fail before any model loads
+    threshold = args.threshold  # None: the bundle's calibrated threshold
+    ExtractSettings(threshold=ExtractSettings.threshold if threshold is None else threshold, k=args.k)  # fail early
     text = _ad_text(args)
     spans = split_sentences(text)
     if not spans:
@@ -128,7 +128,8 @@ def _common(p: argparse.ArgumentParser, taxonomy: str) -> None:
 
     p.add_argument("--taxonomy", default=taxonomy,
                    help=f"embedded name ({', '.join(EMBEDDED)}) or a taxonomy file (ESCO CSV, O*NET, CSV/JSONL)")
-    p.add_argument("--bundle", help="bundle directory (default: $WORKVEC_HOME/bundles/minilm-KIND, made by `workvec demo`)")
+    p.add_argument("--bundle", help="bundle directory (default: the model shipped in the package; $WORKVEC_TITLE_BUNDLE /"
+                   " $WORKVEC_SKILL_BUNDLE override it)")
     p.add_argument("--index-dir", help="where label indexes are cached (default: $WORKVEC_HOME/indexes)")
     p.add_argument("--strict-index", action="store_true",
                    help="fail on a broken cached label index instead of rebuilding it")
@@ -155,8 +156,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Find taxonomy skills in one job ad, with the words that support each.")
     p.add_argument("text", nargs="?", metavar="TEXT", help="the ad text, or '-' for stdin")
     p.add_argument("--file", help="read the ad from a UTF-8 file")
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
-                   help="minimum ConTeXT-match score (calibrated for all-MiniLM-L6-v2)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="minimum ConTeXT-match score (default: the bundle's calibrated threshold; "
+                   f"{DEFAULT_THRESHOLD} for bundles without one)")
     p.add_argument("--k", type=int, default=None, help="cap on skills per sentence (default: none, the threshold decides)")
     p.add_argument("--no-requirement-filter", dest="requirement_filter", action="store_false",
                    help="score every sentence (default: skip sentences that state no requirement; --json lists them)")

@@ -22,11 +22,11 @@ SKILL_MIX = {"alt": 0.45, "description": 0.15, "skillspan": 0.40}
 class Settings:
     """Every knob of a training run (recorded in train.json)."""
 
-    steps: int = 900
+    steps: int = 300
     title_batch: int = 48
     skill_batch: int = 24
     hard_negatives: int = 1
-    lr: float = 5e-5
+    lr: float = 8e-5
     warmup: float = 0.1
     scale: float = 20.0
     title_max_length: int = 32

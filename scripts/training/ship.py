@@ -17,6 +17,7 @@ from workvec.export import ExportRequest, export_bundle
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE
 
 SHIPPED = (MODEL_FILES["int8"], TOKENIZER_FILE)
+CALIBRATION = Path(__file__).with_name("calibration.json")  # the shipped model's tuned skill threshold
 TASKS = ["skill", "title"]
 
 
@@ -31,14 +32,16 @@ def export_and_ship(checkpoint: Path, bundle: Path, ship_dir: Path | None, recor
     (bundle / "train.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     if ship_dir is None:
         return
-    if ship_dir.exists():
-        shutil.rmtree(ship_dir)
-    ship_dir.mkdir(parents=True)
+    ship_dir.mkdir(parents=True, exist_ok=True)  # its README.md (the model card) and __init__-free files stay
     for name in SHIPPED:
         shutil.copy2(bundle / name, ship_dir / name)
     shipped = dict(manifest)
     shipped["source_fp32_sha256"] = manifest["files"][MODEL_FILES["fp32"]]["sha256"]
     shipped["files"] = {name: manifest["files"][name] for name in SHIPPED}
+    if CALIBRATION.is_file():  # written after tuning (benchmarks/quality/tune_extract.py) for this very model
+        calibration = json.loads(CALIBRATION.read_text(encoding="utf-8"))
+        if calibration.get("model_sha256") == shipped["source_fp32_sha256"]:
+            shipped["skill_threshold"] = calibration["skill_threshold"]
     (ship_dir / MANIFEST_NAME).write_text(json.dumps(shipped, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     summary = {k: record[k] for k in ("base", "base_sha256", "settings", "inputs", "counts", "versions",
                                       "best_step", "best_validation_full", "zero_shot_validation", "train_seconds")}

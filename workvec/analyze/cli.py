@@ -62,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="skills")
     p.add_argument("--title-bundle", metavar="DIR", help="title bundle (default: the one `workvec demo` exports)")
     p.add_argument("--skill-bundle", metavar="DIR", help="skill bundle (default: the one `workvec demo` exports)")
-    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="minimum ConTeXT-match score")
+    p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                   help="minimum ConTeXT-match score (default: the skill bundle's calibrated threshold)")
     p.add_argument("--precision", choices=("auto", "int8", "fp32"), default="auto", help="encoder weights")
     p.add_argument("--limit", type=int, metavar="N", help="analyse only the first N rows")
     p.add_argument("--shard-rows", type=int, default=DEFAULT_SHARD_ROWS, metavar="N",

@@ -5,4 +5,4 @@ ENGINES = ("local", "ray")
 # The library's defaults (workvec.runtime.titles / skills), repeated here so the CLI stays import-light.
 DEFAULT_TITLES_TAXONOMY = "esco-occupations"
 DEFAULT_SKILLS_TAXONOMY = "esco-skills"
-DEFAULT_THRESHOLD = 0.625
+DEFAULT_THRESHOLD: float | None = None  # None: the skill bundle's calibrated threshold

@@ -37,7 +37,7 @@ class ModelSpec:
     skill_bundle: str | None = None
     titles_taxonomy: str = DEFAULT_TITLES_TAXONOMY
     skills_taxonomy: str = DEFAULT_SKILLS_TAXONOMY
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float | None = DEFAULT_THRESHOLD
     precision: str = "auto"
     threads: int | None = None
 

@@ -51,7 +51,7 @@ class AnalyzeSpec:
             raise InputError(f"--engine must be one of {', '.join(ENGINES)} (got {self.engine!r})")
         if self.address and self.engine != "ray":
             raise InputError("--address joins a Ray cluster: add --engine ray")
-        if not 0 <= self.models.threshold <= 1:
+        if self.models.threshold is not None and not 0 <= self.models.threshold <= 1:
             raise InputError(f"--threshold must be within [0, 1] (got {self.models.threshold})")
         clash = sorted(set(self.group_cols) & RESERVED)
         if clash:
@@ -102,9 +102,9 @@ def _sha256(path: Path) -> str:
 
 
 def _bundle_identity(bundle: str | None, kind: str) -> dict:
-    from workvec.defaults import default_bundle
+    from workvec.defaults import ensure_default_bundle
 
-    path = Path(bundle) if bundle else default_bundle(kind)
+    path = Path(bundle) if bundle else ensure_default_bundle(kind, progress=False)
     manifest = path / "workvec.json"
     if not manifest.is_file():
         flag = f"--{kind}-bundle"

@@ -25,7 +25,12 @@ from workvec.runtime.tokenizer import check_texts
 # with a boilerplate FP rate of 0.228 on SkillSpan dev, against P 0.211 / R 0.290 / FP 0.634 for the old
 # 0.60 + top-5 without filter. 0.60 keeps more recall (P 0.254 / R 0.206), 0.65 reaches P 0.41 (R 0.122).
 # Other models want their own calibration.
-DEFAULT_THRESHOLD = 0.625
+DEFAULT_THRESHOLD = 0.625  # calibrated for all-MiniLM-L6-v2 zero-shot; bundles may carry their own
+
+
+def default_threshold(manifest) -> float:
+    """The bundle's calibrated threshold (`skill_threshold` in its manifest), else DEFAULT_THRESHOLD."""
+    return float(manifest.extra.get("skill_threshold", DEFAULT_THRESHOLD))
 DEFAULT_TAXONOMY = "esco-skills"
 SENTENCES_PER_CHUNK = 64  # bounded memory for long ads
 BOUND_SLACK = 1e-4  # float32 rounding between the cosine bound and the exact score
@@ -141,7 +146,7 @@ class SkillExtractor:
         bundle: str | os.PathLike | None = None,
         *,
         taxonomy: TaxonomyLike = DEFAULT_TAXONOMY,
-        threshold: float = DEFAULT_THRESHOLD,
+        threshold: float | None = None,
         k: int | None = ExtractSettings.k,
         exact: bool | None = None,
         requirement_filter: bool | str | os.PathLike = True,
@@ -157,14 +162,16 @@ class SkillExtractor:
         when needed (`strict=True` raises on a broken cached index instead). `requirement_filter`: True skips
         sentences that state no requirement with the filter trained for this bundle's model (none known: a
         warning, every sentence scored), a path uses that filter file (refused unless trained for this model),
-        False scores every sentence."""
-        settings = ExtractSettings(threshold=threshold, k=k, exact=exact)
+        False scores every sentence. `threshold` None: the bundle's calibrated one (`default_threshold`)."""
+        if threshold is not None:
+            ExtractSettings(threshold=threshold, k=k, exact=exact)  # bad options fail before any loading
         encoder, labels = open_parts(bundle, kind="skill", taxonomy=taxonomy, include_alt=False, precision=precision,
                                      providers=providers, threads=threads, index_dir=index_dir, strict=strict,
                                      progress=progress)
         requirement = requirement_for(encoder, enabled=requirement_filter is not False,
                                       path=None if isinstance(requirement_filter, bool) else requirement_filter)
-        return cls(encoder, labels, settings, requirement)
+        chosen = default_threshold(encoder.manifest) if threshold is None else threshold
+        return cls(encoder, labels, ExtractSettings(threshold=chosen, k=k, exact=exact), requirement)
 
     def extract(self, text: str) -> list[SkillMatch]:
         """Skills in `text`, best score per skill over the whole text, best first."""

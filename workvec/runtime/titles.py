@@ -40,7 +40,8 @@ class TitleNormalizer:
 
     def __init__(self, encoder: Encoder, labels: LabelIndex) -> None:
         if "title" not in encoder.manifest.tasks:
-            raise InputError("TitleNormalizer needs a bundle that serves titles (--kind title); this one is a skill bundle")
+            raise InputError("TitleNormalizer needs a title bundle (--kind title, or one whose manifest lists"
+                             " the title task); this one is a skill bundle")
         self.encoder = encoder
         self.labels = labels
 
