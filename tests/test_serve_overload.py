@@ -29,7 +29,7 @@ async def _burst(url: str) -> list[httpx.Response]:
 def test_burst_sheds_with_429_and_recovers(tmp_path):
     """Admission refuses what would wait past --max-queue-ms (429, Retry-After, JSON naming the limit) while
     --max-queue alone would take it all; the server stays up and answers as before afterwards."""
-    args = serve_args(tmp_path, "--max-queue-ms", "50", "--request-timeout-s", "5", "--max-queue", "100000",
+    args = serve_args(tmp_path, "--max-queue-ms", "50", "--request-timeout-s", "30", "--max-queue", "100000",
                       "--max-texts", "256", "--max-wait-ms", "2", skills=False)
     probe = {"input": ["registered nurse", "truck driver"], "model": "title"}
     with running(args, tmp_path) as srv, srv.client() as c:
