@@ -40,6 +40,8 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--title-batch", type=int, default=d.title_batch)
+    p.add_argument("--skill-batch", type=int, default=d.skill_batch)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (the shipped model: 1; more is faster but not bit-identical)")
@@ -87,7 +89,8 @@ def _train(args: argparse.Namespace) -> dict:
 
     from workvec.defaults import default_model
 
-    settings = replace(Settings(), steps=args.steps, eval_every=args.eval_every, lr=args.lr, seed=args.seed)
+    settings = replace(Settings(), steps=args.steps, eval_every=args.eval_every, lr=args.lr, seed=args.seed,
+                       title_batch=args.title_batch, skill_batch=args.skill_batch)
     torch.set_num_threads(args.threads)
     seed_everything(settings.seed)
     base = Path(args.base) if args.base else default_model()

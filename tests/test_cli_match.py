@@ -7,6 +7,7 @@ temporary directories (never ~/.cache). tests/test_cli_unix.py covers the Unix-t
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -49,7 +50,7 @@ def jobs_csv(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def jobs_index(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("jobs-index")
+    return shared_index_dir(tmp_path_factory, "esco-occupations")  # keyed by content; test_title_answer's too
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +107,16 @@ def test_normalize_text_output(capsys, title_bundle, jobs_csv, jobs_index) -> No
 
 
 @pytest.mark.integration
-def test_normalize_esco_occupations_file(capsys, minilm_title, tmp_path_factory) -> None:
-    occupations = shared_path("esco", "occupations_en.csv")
-    index_dir = shared_index_dir(tmp_path_factory, "occupations")
+def test_normalize_esco_occupations_file(capsys, minilm_title, tmp_path) -> None:
+    """An ESCO CSV export given as a file: the real file's rows (the drivers and the first 300; the whole
+    embedded taxonomy is tested below), written back with its header and quoting."""
+    with open(shared_path("esco", "occupations_en.csv"), encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    occupations = tmp_path / "occupations_en.csv"
+    with open(occupations, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([rows[0], *(r for i, r in enumerate(rows[1:]) if i < 300 or "driver" in r[4])])
+    index_dir = tmp_path / "index"
+    index_dir.mkdir()
     code, out, err = normalize(capsys, minilm_title, index_dir, "truck driver", "",
                                "--taxonomy", occupations, "--json")
     assert code == 0, err

@@ -1,7 +1,7 @@
 """The README's ```python blocks run as written (each in a fresh interpreter), so the front door stays true.
 
 Fast tier: $WORKVEC_HOME holds the committed tiny bundles as the default bundles (`bundles/minilm-title`,
-`bundles/minilm-skill`, where `workvec demo` puts them). Integration tier: the same with real MiniLM exports.
+`bundles/minilm-skill`, where `workvec demo` puts them). Slow tier: the same with real MiniLM exports.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def test_a_broken_readme_block_fails(tiny_title_bundle: Path, tmp_path: Path) ->
 
 
 @pytest.mark.integration
+@pytest.mark.slow  # ~100 s of index builds; the fast tier runs the same blocks (tiny bundles)
 def test_readme_python_blocks_run_with_minilm(minilm_title: Path, minilm_skill: Path, tmp_path: Path) -> None:
     home = home_with_default_bundles(tmp_path / "home", minilm_title, minilm_skill)
     work = tmp_path / "work"
