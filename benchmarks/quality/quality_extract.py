@@ -109,7 +109,7 @@ def run_extract(args) -> dict:
     from workvec.runtime.labels import LabelIndex
     from workvec.runtime.requirement import requirement_for
     from workvec.runtime.shaping import ShapeSettings
-    from workvec.runtime.skills import ExtractSettings, SkillExtractor
+    from workvec.runtime.skills import ExtractSettings, SkillExtractor, default_threshold
     from workvec.runtime.taxonomy import load_taxonomy
 
     splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
@@ -119,7 +119,8 @@ def run_extract(args) -> dict:
     enc = Encoder.open(bundle, precision="int8", providers="cpu", threads=1)
     labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), index_dir=CACHE / "indexes" / "extract",
                              include_alt=False, progress=False)
-    settings = ExtractSettings(k=args.top_k, **({} if args.threshold is None else {"threshold": args.threshold}))
+    threshold = default_threshold(enc.manifest) if args.threshold is None else args.threshold
+    settings = ExtractSettings(k=args.top_k, threshold=threshold)
     extractor = SkillExtractor(enc, labels, settings, requirement_for(enc, enabled=args.requirement_filter))
     if not args.group:
         extractor.shape = ShapeSettings(threshold=settings.threshold, k=settings.k, group=False)
