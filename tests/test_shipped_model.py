@@ -68,6 +68,7 @@ def test_runtime_cli_runs_the_shipped_model_without_torch(tmp_path: Path) -> Non
     """`workvec normalize` with nothing but the runtime: torch is never imported (checked in the child)."""
     tax = write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ("java developer",)),
                                                ("nurse", "nurse", ("registered nurse",))])
+    (tmp_path / "idx").mkdir()
     code = ("import sys, runpy; sys.argv = ['workvec', 'normalize', 'Sr. Java Dev', '--taxonomy', sys.argv[1], '--k', '1', '--json',"
             " '--index-dir', sys.argv[2], '--threads', '1'];\n"
             "try:\n    runpy.run_module('workvec', run_name='__main__')\n"

@@ -38,12 +38,24 @@ def export_and_ship(checkpoint: Path, bundle: Path, ship_dir: Path | None, recor
     shipped = dict(manifest)
     shipped["source_fp32_sha256"] = manifest["files"][MODEL_FILES["fp32"]]["sha256"]
     shipped["files"] = {name: manifest["files"][name] for name in SHIPPED}
-    if CALIBRATION.is_file():  # written after tuning (benchmarks/quality/tune_extract.py) for this very model
-        calibration = json.loads(CALIBRATION.read_text(encoding="utf-8"))
-        if calibration.get("model_sha256") == shipped["source_fp32_sha256"]:
-            shipped["skill_threshold"] = calibration["skill_threshold"]
+    shipped["source"] = {**manifest["source"], "model": f"scripts/train_default.py (step {record['best_step']})",
+                         "path": None}  # not this machine's checkpoint folder
     (ship_dir / MANIFEST_NAME).write_text(json.dumps(shipped, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    calibrate(ship_dir)
     summary = {k: record[k] for k in ("base", "base_sha256", "settings", "inputs", "counts", "versions",
                                       "best_step", "best_validation_full", "zero_shot_validation", "train_seconds")}
     (ship_dir / "train.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     log(f"shipped {', '.join(SHIPPED)} + {MANIFEST_NAME} to {ship_dir}")
+
+
+def calibrate(ship_dir: Path) -> bool:
+    """Write the tuned skill threshold (calibration.json, from benchmarks/quality/tune_extract.py on validation)
+    into the shipped manifest when it was tuned for this very model; True when it was."""
+    path = ship_dir / MANIFEST_NAME
+    shipped = json.loads(path.read_text(encoding="utf-8"))
+    calibration = json.loads(CALIBRATION.read_text(encoding="utf-8")) if CALIBRATION.is_file() else {}
+    if calibration.get("model_sha256") != shipped.get("source_fp32_sha256"):
+        return False
+    shipped["skill_threshold"] = calibration["skill_threshold"]
+    path.write_text(json.dumps(shipped, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return True
