@@ -219,3 +219,31 @@ def shared_path(*parts: str) -> Path:
 def shared_data() -> Path:
     """The shared data folder (skip, or fail under CI=true, when it is absent)."""
     return shared_path()
+
+
+# The CLI tests' fixtures (test_cli_match.py, test_cli_extract.py; helpers in cli_helpers.py).
+@pytest.fixture(scope="module")
+def title_bundle(tiny_title_bundle) -> Path:
+    return tiny_title_bundle
+
+
+@pytest.fixture(scope="module")
+def skill_bundle(tiny_skill_bundle) -> Path:
+    return tiny_skill_bundle
+
+
+@pytest.fixture(scope="module")
+def jobs_csv(tmp_path_factory) -> Path:
+    from cli_helpers import JOBS
+
+    return write_taxonomy(tmp_path_factory.mktemp("taxonomy") / "jobs.csv", JOBS)
+
+
+@pytest.fixture(scope="module")
+def jobs_index(tmp_path_factory) -> Path:
+    return shared_index_dir(tmp_path_factory, "esco-occupations")  # keyed by content; test_title_answer's too
+
+
+@pytest.fixture(scope="module")
+def skills_index(tmp_path_factory) -> Path:
+    return shared_index_dir(tmp_path_factory, "esco")  # keyed by content: the tiny and MiniLM indexes coexist

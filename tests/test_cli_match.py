@@ -1,14 +1,14 @@
-"""`workvec normalize` and `workvec extract`: output formats, input handling and exit codes.
+"""`workvec normalize`, label-index behaviour through the CLI, and the installed entry point.
 
 In-process through `workvec.cli.main` (plus one real subprocess of the installed entry point), with the committed
 tiny bundles (fast tier; contracts, not semantics) and MiniLM (integration: real matches), label indexes in
-temporary directories (never ~/.cache). tests/test_cli_unix.py covers the Unix-tool behaviour in subprocesses.
+temporary directories (never ~/.cache). test_cli_extract.py covers `workvec extract`; tests/test_cli_unix.py the
+Unix-tool behaviour in subprocesses.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -17,66 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import other_bundle, shared_index_dir, shared_path, write_taxonomy
-from workvec.cli import main
-
-JOBS = [
-    ("nurse", "registered nurse", ["staff nurse", "RN"]),
-    ("driver", "truck driver", ["lorry driver", "HGV driver"]),
-    ("chef", "chef", ["head cook", "sous chef"]),
-    ("dev", "software developer", ["software engineer", "programmer"]),
-    ("acct", "accountant", ["bookkeeper"]),
-]
-AD = ("Strong Python programming skills are required.\n"
-      "• You will drive a forklift truck in our warehouse.\n"
-      "• Communicate with stakeholders and write technical documentation.")
-
-
-@pytest.fixture(scope="module")
-def title_bundle(tiny_title_bundle) -> Path:
-    return tiny_title_bundle
-
-
-@pytest.fixture(scope="module")
-def skill_bundle(tiny_skill_bundle) -> Path:
-    return tiny_skill_bundle
-
-
-@pytest.fixture(scope="module")
-def jobs_csv(tmp_path_factory) -> Path:
-    return write_taxonomy(tmp_path_factory.mktemp("taxonomy") / "jobs.csv", JOBS)
-
-
-@pytest.fixture(scope="module")
-def jobs_index(tmp_path_factory) -> Path:
-    return shared_index_dir(tmp_path_factory, "esco-occupations")  # keyed by content; test_title_answer's too
-
-
-@pytest.fixture(scope="module")
-def skills_index(tmp_path_factory) -> Path:
-    return shared_index_dir(tmp_path_factory, "esco")  # keyed by content: the tiny and MiniLM indexes coexist
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def normalize(capsys, bundle: Path, index_dir: Path, *argv) -> tuple[int, str, str]:
-    return run_cli(capsys, "normalize", *argv, "--bundle", bundle, "--index-dir", index_dir)
-
-
-def extract(capsys, bundle: Path, index_dir: Path, *argv) -> tuple[int, str, str]:
-    return run_cli(capsys, "extract", *argv, "--bundle", bundle, "--index-dir", index_dir)
-
-
-def error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert lines and lines[-1].startswith("workvec: error: "), err
-    assert "Traceback" not in err, err
-    return lines[-1]
+from cli_helpers import error_line, extract, normalize
+from conftest import other_bundle, shared_path
 
 
 # ------------------------------------------------------------------------------------------------ normalize
@@ -186,147 +128,6 @@ def test_normalize_with_the_wrong_bundle_kind(capsys, skill_bundle, jobs_csv, tm
     assert code == 2 and "title bundle" in error_line(err)
 
 
-# -------------------------------------------------------------------------------------------------- extract
-def check_skills_json(out: str, text: str = AD) -> list[dict]:
-    data = json.loads(out)
-    assert set(data) == {"skills", "skipped"}
-    for skill in data["skills"]:
-        assert set(skill) == {"id", "label", "score", "sentence", "sentence_start", "sentence_end", "evidence", "related"}
-        assert text[skill["sentence_start"]:skill["sentence_end"]] == skill["sentence"]
-        for e in skill["evidence"]:
-            assert set(e) == {"text", "start", "end", "weight"}
-            assert text[e["start"]:e["end"]] == e["text"]  # evidence offsets index the ad (facade)
-    for skipped in data["skipped"]:
-        assert skipped["skipped"] == "no requirement" and text[skipped["start"]:skipped["end"]] == skipped["sentence"]
-    scores = [s["score"] for s in data["skills"]]
-    assert scores == sorted(scores, reverse=True)
-    return data["skills"]
-
-
-def test_extract_json(capsys, skill_bundle, skills_index) -> None:
-    code, out, err = extract(capsys, skill_bundle, skills_index, AD, "--json")
-    assert code == 0, err
-    skills = check_skills_json(out)
-    assert skills and all(s["score"] >= 0.6 for s in skills)  # the default threshold
-    assert all(s["sentence"] in AD for s in skills)
-
-
-@pytest.mark.integration
-def test_extract_json_minilm_with_the_requirement_filter(capsys, minilm_skill, skills_index) -> None:
-    code, out, err = extract(capsys, minilm_skill, skills_index, AD, "--json")
-    assert code == 0, err
-    skills = check_skills_json(out)
-    labels = {s["label"] for s in skills}
-    assert "Python (computer programming)" in labels, labels
-    assert all(s["score"] >= 0.55 for s in skills)
-    assert all(s["sentence"] in AD for s in skills)
-    # The requirement filter (trained on SkillSpan's office-work ads) skips the forklift task statement; it is
-    # reported, never dropped, and --no-requirement-filter scores it.
-    assert [s["sentence"] for s in json.loads(out)["skipped"]] == ["You will drive a forklift truck in our warehouse."]
-    code, out, err = extract(capsys, minilm_skill, skills_index, AD, "--json", "--no-requirement-filter")
-    assert code == 0, err
-    assert "operate forklift" in {s["label"] for s in check_skills_json(out)} and json.loads(out)["skipped"] == []
-
-
-def test_extract_threshold_and_k(capsys, skill_bundle, skills_index) -> None:
-    code, out, err = extract(capsys, skill_bundle, skills_index, AD, "--json", "--threshold", "0.7", "--k", "1")
-    assert code == 0, err
-    skills = check_skills_json(out)
-    assert skills and all(s["score"] >= 0.7 for s in skills)
-    assert len({s["sentence"] for s in skills}) == len(skills)
-
-
-def test_extract_text_output(capsys, skill_bundle, skills_index) -> None:
-    code, out, err = extract(capsys, skill_bundle, skills_index, "You will drive a forklift truck in our warehouse.")
-    assert code == 0, err
-    lines = out.splitlines()
-    assert lines and all("[" in line and "<- You will drive" in line for line in lines), out
-
-
-@pytest.mark.integration
-def test_extract_finds_real_skills(capsys, minilm_skill, skills_index) -> None:
-    # the requirement filter skips the forklift task statement (tested above); without it, both skills are found
-    code, out, err = extract(capsys, minilm_skill, skills_index, AD, "--json", "--no-requirement-filter")
-    assert code == 0, err
-    labels = {s["label"] for s in check_skills_json(out)}
-    assert {"Python (computer programming)", "operate forklift"} <= labels, labels
-    code, out, err = extract(capsys, minilm_skill, skills_index, "You will drive a forklift truck in our warehouse.",
-                             "--no-requirement-filter")
-    assert any("operate forklift" in line and "[forklift" in line for line in out.splitlines()), out
-
-
-def test_extract_file_and_stdin_match_the_argument(capsys, monkeypatch, skill_bundle, skills_index,
-                                                   tmp_path) -> None:
-    code, from_arg, err = extract(capsys, skill_bundle, skills_index, AD, "--json")
-    assert code == 0, err
-    ad_file = tmp_path / "ad.txt"
-    ad_file.write_text(AD, encoding="utf-8")
-    code, from_file, err = extract(capsys, skill_bundle, skills_index, "--file", ad_file, "--json")
-    assert code == 0, err
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(AD.encode("utf-8")), encoding="utf-8"))
-    code, from_stdin, err = extract(capsys, skill_bundle, skills_index, "-", "--json")
-    assert code == 0, err
-    assert json.loads(from_file) == json.loads(from_arg) == json.loads(from_stdin)
-    assert check_skills_json(from_arg)
-
-
-@pytest.mark.parametrize("text", ["", "   \n"])
-def test_extract_empty_text(capsys, skill_bundle, skills_index, text) -> None:
-    code, out, err = extract(capsys, skill_bundle, skills_index, text, "--json")
-    assert code == 0, err
-    assert json.loads(out) == {"skills": [], "skipped": []}
-    assert "empty" in err
-
-
-def test_extract_empty_stdin(capsys, monkeypatch, skill_bundle, skills_index) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
-    code, out, err = extract(capsys, skill_bundle, skills_index, "-", "--json")
-    assert code == 0, err
-    assert json.loads(out) == {"skills": [], "skipped": []}
-
-
-@pytest.mark.parametrize("content, message", [
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary"),
-    ("Erfahrung mit Führung und Datenbanken".encode("latin-1"), "not UTF-8"),
-])
-def test_extract_rejects_binary_and_non_utf8_files(capsys, skill_bundle, skills_index, tmp_path, content,
-                                                   message) -> None:
-    path = tmp_path / "ad.bin"
-    path.write_bytes(content)
-    code, out, err = extract(capsys, skill_bundle, skills_index, "--file", path, "--json")
-    assert code == 2 and out == ""
-    line = error_line(err)
-    assert message in line and str(path) in line, line
-
-
-def test_extract_rejects_non_utf8_stdin(capsys, monkeypatch, skill_bundle, skills_index) -> None:
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9 manager"), encoding="utf-8"))
-    code, out, err = extract(capsys, skill_bundle, skills_index, "-")
-    assert code == 2 and out == "" and "stdin is not UTF-8" in error_line(err)
-
-
-@pytest.mark.parametrize("argv, message", [
-    (["Python", "--threshold", "-0.1"], "threshold"),
-    (["Python", "--threshold", "1.5"], "threshold"),
-    (["Python", "--k", "0"], "k must be a positive integer"),
-    (["Python", "--k", "-3"], "k must be a positive integer"),
-    ([], "no ad given"),
-    (["Python", "--file", "ad.txt"], "either as TEXT or with --file"),
-    (["--file", "does-not-exist.txt"], "does not exist"),
-    (["Python", "--taxonomy", "no-such-taxonomy"], "unknown taxonomy"),
-])
-def test_extract_bad_arguments(capsys, skill_bundle, skills_index, argv, message) -> None:
-    code, out, err = extract(capsys, skill_bundle, skills_index, *argv)
-    assert code == 2 and out == ""
-    assert message in error_line(err), err
-
-
-def test_extract_with_the_wrong_bundle_kind(capsys, title_bundle, jobs_csv, tmp_path) -> None:
-    code, _, err = run_cli(capsys, "extract", "Python", "--bundle", title_bundle, "--index-dir", tmp_path,
-                           "--taxonomy", jobs_csv)
-    assert code == 2 and "skill bundle" in error_line(err)
-
-
 def test_an_edited_taxonomy_just_works(capsys, title_bundle, jobs_csv, tmp_path) -> None:
     """Label indexes are keyed by content: an edited taxonomy under the same name gets its own, no stale error."""
     assert normalize(capsys, title_bundle, tmp_path, "chef", "--taxonomy", jobs_csv)[0] == 0
@@ -374,13 +175,13 @@ def test_workvec_entry_point_subprocess(title_bundle, jobs_csv, tmp_path) -> Non
     env = {**os.environ, "WORKVEC_HOME": str(tmp_path / "home")}
     proc = subprocess.run([str(exe), "normalize", "sous chef", "--taxonomy", str(jobs_csv), "--bundle",
                            str(title_bundle), "--index-dir", str(tmp_path), "--k", "2", "--json"],
-                          capture_output=True, text=True, timeout=300, env=env)
+                          check=False, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     record = json.loads(proc.stdout)
     assert record["query"] == "sous chef"
     assert record["matches"][0] == {"id": "chef", "label": "chef", "score": record["matches"][0]["score"],
                                     "matched_label": "sous chef"}
     bad = subprocess.run([str(exe), "extract", "x", "--threshold", "-1", "--bundle", str(tmp_path)],
-                         capture_output=True, text=True, timeout=300, env=env)
+                         check=False, capture_output=True, text=True, timeout=300, env=env)
     assert bad.returncode == 2 and bad.stderr.startswith("workvec: error: ") and "threshold" in bad.stderr
     assert not (tmp_path / "home" / "indexes").exists(), "the CLI wrote indexes to WORKVEC_HOME though --index-dir was given"
