@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 . .venv/bin/activate
 python -m pip install -q --upgrade pip
-python -m pip install -q -c constraints.txt torch==2.13.0
-python -m pip install -q -c constraints.txt -e ".[export,bench,serve,analyze,scale,dev]"
+python -m pip install -q --no-compile -c constraints.txt torch==2.13.0
+python -m pip install -q --no-compile -c constraints.txt -e ".[export,bench,serve,analyze,scale,dev]"
 echo "installed: $(python -c 'import workvec; print("workvec", workvec.__version__)') in $(pwd)/.venv"

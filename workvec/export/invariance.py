@@ -27,7 +27,7 @@ SEED = 9
 
 @dataclass(frozen=True)
 class Neighbours:
-    """Texts that share batches with the probes: short (1-3 words) and long (a few job-ad sentences)."""
+    """Texts that share batches with the probes: short (1-3 words) and long (two job-ad sentences each)."""
 
     short: tuple[str, ...]
     long: tuple[str, ...]
@@ -40,7 +40,7 @@ def neighbour_texts(n: int = 64) -> Neighbours:
     texts = calibration_texts()
     short = [t for t in texts if len(t.split()) <= 3][:n]
     sentences = [t for t in texts if len(t.split()) > 8]
-    long = [" ".join(sentences[i:i + 4]) for i in range(0, 4 * n, 4) if sentences[i:i + 4]]
+    long = [" ".join(sentences[i:i + 2]) for i in range(0, 2 * n, 2) if sentences[i:i + 2]]
     return Neighbours(tuple(short), tuple(long[:n]))
 
 
