@@ -104,6 +104,7 @@ def run_extract(args) -> dict:
     """The product path (`SkillExtractor.extract_report` per sentence) on HOUSE/TECH and SkillSpan boilerplate."""
     from _common import SHARED, log
     from quality_assets import CACHE, bundle_dir
+
     from workvec.defaults import default_model
     from workvec.runtime.encoder import Encoder
     from workvec.runtime.labels import LabelIndex
