@@ -40,22 +40,30 @@ def export_and_ship(checkpoint: Path, bundle: Path, ship_dir: Path | None, recor
     shipped["files"] = {name: manifest["files"][name] for name in SHIPPED}
     shipped["source"] = {**manifest["source"], "model": f"scripts/train_default.py (step {record['best_step']})",
                          "path": None}  # not this machine's checkpoint folder
-    (ship_dir / MANIFEST_NAME).write_text(json.dumps(shipped, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    calibrate(ship_dir)
+    _write(ship_dir / MANIFEST_NAME, _calibrated(shipped))
     summary = {k: record[k] for k in ("base", "base_sha256", "settings", "inputs", "counts", "versions",
                                       "best_step", "best_validation_full", "zero_shot_validation", "train_seconds")}
     (ship_dir / "train.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     log(f"shipped {', '.join(SHIPPED)} + {MANIFEST_NAME} to {ship_dir}")
 
 
-def calibrate(ship_dir: Path) -> bool:
-    """Write the tuned skill threshold (calibration.json, from benchmarks/quality/tune_extract.py on validation)
-    into the shipped manifest when it was tuned for this very model; True when it was."""
-    path = ship_dir / MANIFEST_NAME
-    shipped = json.loads(path.read_text(encoding="utf-8"))
+def _calibrated(shipped: dict) -> dict:
+    """`shipped` with the tuned skill threshold (calibration.json, from benchmarks/quality/tune_extract.py on
+    validation) when it was tuned for this very model."""
     calibration = json.loads(CALIBRATION.read_text(encoding="utf-8")) if CALIBRATION.is_file() else {}
     if calibration.get("model_sha256") != shipped.get("source_fp32_sha256"):
-        return False
-    shipped["skill_threshold"] = calibration["skill_threshold"]
-    path.write_text(json.dumps(shipped, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return True
+        return shipped
+    return {**shipped, "skill_threshold": calibration["skill_threshold"]}
+
+
+def _write(path: Path, manifest: dict) -> None:
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def calibrate(ship_dir: Path) -> bool:
+    """Apply calibration.json to an already shipped manifest (after tuning); True when it was for this model."""
+    path = ship_dir / MANIFEST_NAME
+    shipped = json.loads(path.read_text(encoding="utf-8"))
+    calibrated = _calibrated(shipped)
+    _write(path, calibrated)
+    return "skill_threshold" in calibrated
