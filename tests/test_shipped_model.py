@@ -62,6 +62,18 @@ def test_the_shipped_model_normalizes_and_extracts(tmp_path: Path) -> None:
     skills = SkillExtractor.open(taxonomy=tax, index_dir=tmp_path / "idx", threads=1, threshold=0.5)
     found = skills.extract("You write clean Python code every day.")
     assert found and found[0].id == "py"
+    shared = SkillExtractor.open(titles.encoder, taxonomy=tax, index_dir=tmp_path / "idx", threshold=0.5)
+    assert shared.encoder is titles.encoder and shared.extract("You write clean Python code every day.") == found
+
+
+def test_serve_runs_one_session_for_the_shipped_model(tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    from workvec.serve.engine import Engine
+    from workvec.serve.settings import ServeSettings
+
+    tax = write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ()), ("py", "Python", ())])
+    engine = Engine(ServeSettings(titles_taxonomy=str(tax), skills_taxonomy=str(tax), index_dir=str(tmp_path), threads=1))
+    assert engine.sides["title"].encoder is engine.sides["skill"].encoder
 
 
 def test_runtime_cli_runs_the_shipped_model_without_torch(tmp_path: Path) -> None:

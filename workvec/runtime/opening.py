@@ -15,7 +15,7 @@ TaxonomyLike = str | os.PathLike | Taxonomy
 
 
 def open_parts(
-    bundle: str | os.PathLike | None,
+    bundle: str | os.PathLike | Encoder | None,
     *,
     kind: str,
     taxonomy: TaxonomyLike,
@@ -27,11 +27,15 @@ def open_parts(
     strict: bool,
     progress: bool | None,
 ) -> tuple[Encoder, LabelIndex]:
-    """Open the bundle (the default one of `kind` when None), the taxonomy and its cached label index."""
+    """Open the bundle (the default one of `kind` when None; an open Encoder is used as it is, so that a
+    bundle serving both tasks runs one session), the taxonomy and its cached label index."""
     from workvec.defaults import ensure_default_bundle
 
-    path = ensure_default_bundle(kind, progress=progress) if bundle is None else Path(bundle)
-    encoder = Encoder.open(path, precision=precision, providers=providers, threads=threads)
+    if isinstance(bundle, Encoder):
+        encoder, path = bundle, Path(bundle.info.bundle)
+    else:
+        path = ensure_default_bundle(kind, progress=progress) if bundle is None else Path(bundle)
+        encoder = Encoder.open(path, precision=precision, providers=providers, threads=threads)
     if kind not in encoder.manifest.tasks:
         raise InputError(f"{path} is a {encoder.manifest.kind} bundle; this needs a {kind} bundle"
                          f" (workvec export MODEL --kind {kind} --out DIR)")

@@ -143,7 +143,7 @@ class SkillExtractor:
     @classmethod
     def open(
         cls,
-        bundle: str | os.PathLike | None = None,
+        bundle: str | os.PathLike | Encoder | None = None,
         *,
         taxonomy: TaxonomyLike = DEFAULT_TAXONOMY,
         threshold: float | None = None,
@@ -158,7 +158,7 @@ class SkillExtractor:
         progress: bool | None = None,
     ) -> SkillExtractor:
         """An extractor over `taxonomy` (embedded name, file path or Taxonomy; preferred labels) with the skill
-        `bundle` (default: the default skill bundle); its label index is cached by content and built or rebuilt
+        `bundle` (default: the default skill bundle; an open Encoder is shared, not reopened); its label index is cached by content and built or rebuilt
         when needed (`strict=True` raises on a broken cached index instead). `requirement_filter`: True skips
         sentences that state no requirement with the filter trained for this bundle's model (none known: a
         warning, every sentence scored), a path uses that filter file (refused unless trained for this model),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from workvec.runtime.title_clean import clean_title
 
-__all__ = ["TitleAnswer", "answer_titles", "no_match_floor", "FLOORS_FILE"]
+__all__ = ["FLOORS_FILE", "TitleAnswer", "answer_titles", "clean_titles", "make_answers", "no_match_floor"]
 
 FLOORS_FILE = Path(__file__).with_name("data") / "title-floors.json"
 
@@ -56,7 +56,18 @@ def answer_titles(normalize: Callable[[list[str], int], list[list]], titles: Seq
                   floor: float | None, clean: bool = True) -> list[TitleAnswer]:
     """Clean each title, normalize the cleaned texts with `normalize(texts, k)`, and flag no_match where the
     best candidate scores below `floor` (or there is none: a blank title)."""
-    cleaned = [clean_title(t) if clean else t for t in titles]
-    found = normalize(cleaned, k)
+    cleaned = clean_titles(titles, clean=clean)
+    return make_answers(titles, cleaned, normalize(cleaned, k), floor=floor)
+
+
+def clean_titles(titles: Sequence[str], *, clean: bool = True) -> list[str]:
+    """The texts that get encoded: each title cleaned (workvec.runtime.title_clean), or as given."""
+    return [clean_title(t) if clean else t for t in titles]
+
+
+def make_answers(titles: Sequence[str], cleaned: Sequence[str], found: Sequence[Sequence], *,
+                 floor: float | None) -> list[TitleAnswer]:
+    """TitleAnswers from the cleaned texts' candidates: no_match where the best scores below `floor` or
+    there is none (a blank title)."""
     return [TitleAnswer(t, c, tuple(m), not m or (floor is not None and m[0].score < floor))
             for t, c, m in zip(titles, cleaned, found)]

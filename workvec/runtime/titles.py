@@ -48,7 +48,7 @@ class TitleNormalizer:
     @classmethod
     def open(
         cls,
-        bundle: str | os.PathLike | None = None,
+        bundle: str | os.PathLike | Encoder | None = None,
         *,
         taxonomy: TaxonomyLike = DEFAULT_TAXONOMY,
         precision: Precision = "auto",
@@ -59,7 +59,7 @@ class TitleNormalizer:
         progress: bool | None = None,
     ) -> TitleNormalizer:
         """A normalizer over `taxonomy` (embedded name, file path or Taxonomy) with the title `bundle` (default:
-        the default title bundle). Its label index (preferred + alternative labels) is cached by content and
+        the default title bundle; an open Encoder is shared, not reopened). Its label index (preferred + alternative labels) is cached by content and
         built or rebuilt when needed (`strict=True` raises on a broken cached index instead)."""
         encoder, labels = open_parts(bundle, kind="title", taxonomy=taxonomy, include_alt=True, precision=precision,
                                      providers=providers, threads=threads, index_dir=index_dir, strict=strict,

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from workvec.errors import WorkvecError
+from workvec.runtime.title_answer import clean_titles, make_answers
 from workvec.serve.batcher import Batcher, DeadlineExceeded, QueueFull
 from workvec.serve.engine import Engine, UnknownModel
 from workvec.serve.guard import Guard, error_body
@@ -171,8 +172,10 @@ def _routes(app: FastAPI, state: _State) -> None:
         engine = state.ready_engine()
         engine.side("title", body.taxonomy)
         state.check_count(len(body.titles), "titles")
-        found = await state.submit(("normalize", body.k), body.titles, engine.count_tokens("title", body.titles))
-        return _json({"results": [{"query": t, "matches": [m.to_json() for m in ms]} for t, ms in zip(body.titles, found)]})
+        cleaned = clean_titles(body.titles, clean=body.clean)
+        found = await state.submit(("normalize", body.k), cleaned, engine.count_tokens("title", cleaned))
+        answers = make_answers(body.titles, cleaned, found, floor=engine.title_floor())
+        return _json({"results": [a.to_json() for a in answers]})
 
     @app.post("/v1/extract", response_model=ExtractResponse)
     async def extract(body: ExtractRequest) -> Response:

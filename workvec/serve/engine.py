@@ -58,8 +58,19 @@ class Engine:
     def _open(self, kind: str, bundle: str | None, taxonomy: str) -> _Side:
         s = self.settings
         opener = workvec.TitleNormalizer.open if kind == "title" else workvec.SkillExtractor.open
-        matcher = opener(bundle, taxonomy=taxonomy, precision=s.precision, threads=s.threads, index_dir=s.index_dir)
+        matcher = opener(self._shared(kind, bundle) or bundle, taxonomy=taxonomy, precision=s.precision,
+                         threads=s.threads, index_dir=s.index_dir)
         return _Side(kind, matcher, matcher.encoder, matcher.labels.taxonomy)
+
+    def _shared(self, kind: str, bundle: str | None):
+        """An encoder already open on the same bundle (one model serving both tasks runs one session)."""
+        from workvec.defaults import ensure_default_bundle
+
+        path = Path(bundle if bundle is not None else ensure_default_bundle(kind)).resolve()
+        for side in self.sides.values():
+            if Path(side.encoder.info.bundle).resolve() == path:
+                return side.encoder
+        return None
 
     # -- lookups ---------------------------------------------------------------------------------------
     def side(self, kind: str, taxonomy: str | None = None) -> _Side:
@@ -113,6 +124,13 @@ class Engine:
             settings = ExtractSettings(threshold=threshold, k=k, exact=base.settings.exact)
             self._extractors[(threshold, k)] = SkillExtractor(base.encoder, base.labels, settings)
         return self._extractors[(threshold, k)]
+
+    def title_floor(self) -> float | None:
+        """The title side's calibrated no-match floor (None: not calibrated for this model and taxonomy)."""
+        from workvec.runtime.title_answer import no_match_floor
+
+        side = self.sides["title"]
+        return no_match_floor(side.encoder, side.taxonomy.name)
 
     def default_threshold(self) -> float:
         """The skill side's threshold when a request names none."""

@@ -18,11 +18,15 @@ class NormalizeRequest(BaseModel):
     model_config = _STRICT
     titles: list[str] = Field(description="job titles, one result each, in order")
     k: int = Field(5, ge=1, le=100, description="concepts per title")
+    clean: bool = Field(True, description="drop gender, seniority, shift and contract markers before encoding"
+                                          " (as `workvec normalize`; false: `--no-clean`)")
     taxonomy: str | None = Field(None, description="must name the loaded titles taxonomy when given")
 
 
 class TitleResult(BaseModel):
     query: str
+    cleaned: str = Field(description="the text that was encoded")
+    no_match: bool = Field(description="true when the best candidate scores below the model's calibrated floor")
     matches: list[dict[str, Any]] = Field(description="TitleMatch objects, as `workvec normalize --json` prints")
 
 

@@ -16,7 +16,7 @@ class ServeSettings:
 
     title_bundle: str | None = None
     skill_bundle: str | None = None
-    titles_taxonomy: str = "onet"
+    titles_taxonomy: str = "esco-occupations"  # as `workvec normalize`
     skills_taxonomy: str = "esco-skills"
     load_titles: bool = True
     load_skills: bool = True
