@@ -19,12 +19,16 @@ import shutil
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tiny_mpnet import ANCHOR_ID, POSITIVE_ID, TINY_MAX_SEQ_LENGTH, TINY_OUT, build_tiny_mpnet, torch_threads
 
 __all__ = ["ANCHOR_ID", "POSITIVE_ID", "TINY_MAX_SEQ_LENGTH", "TINY_OUT", "torch_threads"]  # re-exported for tests
+
+if TYPE_CHECKING:
+    from workvec import Encoder, LabelIndex, SkillExtractor
 
 FIXTURE_BUNDLES = Path(__file__).resolve().parent / "fixtures" / "bundles"
 SHARED_ENV = "WORKVEC_SHARED"
@@ -247,3 +251,30 @@ def jobs_index(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def skills_index(tmp_path_factory) -> Path:
     return shared_index_dir(tmp_path_factory, "esco")  # keyed by content: the tiny and MiniLM indexes coexist
+
+
+# The tiny skill-extractor tests' fixtures (test_skills.py, test_skills_extract.py; helpers in skills_support.py).
+# Modules that test another model define their own `encoder` and `esco`, which take precedence over these.
+@pytest.fixture(scope="module")
+def encoder(tiny_skill_bundle: Path) -> Encoder:
+    from workvec import Encoder
+
+    return Encoder.open(tiny_skill_bundle)
+
+
+@pytest.fixture(scope="module")
+def esco(encoder: Encoder, tmp_path_factory) -> LabelIndex:
+    """ESCO skill preferred labels under the tiny bundle: below 20k labels, so an exact index."""
+    from workvec import LabelIndex, Taxonomy
+
+    return LabelIndex.open(encoder, Taxonomy.open("esco-skills"), include_alt=False,
+                           index_dir=shared_index_dir(tmp_path_factory, "esco"), progress=False)
+
+
+@pytest.fixture(scope="module")
+def extractor(encoder: Encoder, esco: LabelIndex) -> SkillExtractor:
+    from skills_support import TINY_THRESHOLD
+
+    from workvec import ExtractSettings, SkillExtractor
+
+    return SkillExtractor(encoder, esco, ExtractSettings(threshold=TINY_THRESHOLD))

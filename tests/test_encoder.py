@@ -1,35 +1,18 @@
-"""The runtime `Encoder` contract, on the committed tiny bundles (no torch; tests/fixtures/make_tiny_bundles.py)."""
+"""`Encoder.encode`, `encode_tokens` and `count_tokens` on the committed tiny bundles: inputs, truncation, batching."""
 
 from __future__ import annotations
 
-import json
 import random
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from encoder_support import DIM, MAX_LEN, TEXTS
 from tokenizers import Tokenizer
 
-from conftest import copy_bundle
 from workvec import Encoder, TokenEncoding
-from workvec.errors import BundleError, InputError, ProviderError
-from workvec.runtime.manifest import MANIFEST_NAME
+from workvec.errors import BundleError, InputError
 
-DIM = 32
-MAX_LEN = 128
-TEXTS = [
-    "software engineer",
-    "registered nurse in a busy emergency department, night shifts",
-    "",
-    "SQL",
-    "Wir suchen eine Buchhalterin (m/w/d) mit Erfahrung in SAP",
-    "truck driver",
-    "lead data scientist with deep experience in python, spark, airflow and cloud platforms such as aws and gcp",
-    "chef",
-    "project manager",
-    "customer service representative — fluent English and French",
-    "a",
-]
 LONG = "engineer " * 400
 
 
@@ -53,116 +36,6 @@ def raw_tokenizer(bundle) -> Tokenizer:
     tok.no_padding()
     tok.no_truncation()
     return tok
-
-
-# --- loading ------------------------------------------------------------------------------------------------
-
-
-def test_auto_precision_is_int8_on_cpu(tiny_title_bundle):
-    encoder = Encoder.open(tiny_title_bundle, threads=1)
-    assert encoder.info.precision == "int8"
-    assert encoder.info.providers[0] == "CPUExecutionProvider"
-    assert encoder.info.dim == encoder.dim == DIM and encoder.info.max_seq_length == MAX_LEN
-    assert encoder.info.threads == 1 and encoder.info.bundle == str(tiny_title_bundle)
-
-
-def test_options_are_keyword_only(tiny_title_bundle):
-    with pytest.raises(TypeError):
-        Encoder.open(tiny_title_bundle, "fp32")  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        Encoder.open(tiny_title_bundle).encode(["a"], 8)  # type: ignore[misc]
-
-
-def test_fp32_only_bundle_refuses_int8(tiny_title_bundle, tmp_path):
-    bundle = copy_bundle(tiny_title_bundle, tmp_path / "fp32-only")
-    (bundle / "model.int8.onnx").unlink()
-    manifest = json.loads((bundle / MANIFEST_NAME).read_text(encoding="utf-8"))
-    del manifest["files"]["model.int8.onnx"]
-    (bundle / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(BundleError, match="no int8 model"):
-        Encoder.open(bundle, precision="int8", providers="cpu")
-    assert Encoder.open(bundle).info.precision == "fp32"  # auto falls back to what the bundle has
-
-
-def test_unknown_provider_lists_available(tiny_title_bundle):
-    with pytest.raises(ProviderError) as info:
-        Encoder.open(tiny_title_bundle, providers=["FooExecutionProvider"])
-    message = str(info.value)
-    assert "FooExecutionProvider" in message and "CPUExecutionProvider" in message
-
-
-def test_unknown_provider_alias(tiny_title_bundle):
-    with pytest.raises(ProviderError, match="'tpu'"):
-        Encoder.open(tiny_title_bundle, providers="tpu")
-
-
-def test_bad_precision_and_threads(tiny_title_bundle):
-    with pytest.raises(InputError, match="precision"):
-        Encoder.open(tiny_title_bundle, precision="fp16")
-    with pytest.raises(InputError, match="threads"):
-        Encoder.open(tiny_title_bundle, threads=0)
-
-
-@pytest.fixture
-def bundle_copy(tiny_title_bundle, tmp_path):
-    return copy_bundle(tiny_title_bundle, tmp_path / "bundle")
-
-
-def test_flipped_byte_is_detected(bundle_copy):
-    path = bundle_copy / "model.int8.onnx"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
-    with pytest.raises(BundleError, match=r"model\.int8\.onnx.*altered"):
-        Encoder.open(bundle_copy, precision="int8", providers="cpu")
-    Encoder.open(bundle_copy, precision="fp32", providers="cpu")  # the untouched fp32 model still loads
-
-
-def test_graph_cache_serves_later_loads_with_equal_outputs(bundle_copy, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
-    first = Encoder.open(bundle_copy, precision="int8", providers="cpu")
-    entries = list((tmp_path / "home" / "graphs").glob("*.onnx"))
-    assert len(entries) == 1 and not list((tmp_path / "home" / "graphs").glob(".*"))  # no temp file left
-    second = Encoder.open(bundle_copy, precision="int8", providers="cpu")
-    np.testing.assert_array_equal(first.encode(TEXTS), second.encode(TEXTS))
-
-
-def test_graph_cache_never_hides_an_altered_model(bundle_copy, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
-    Encoder.open(bundle_copy, precision="int8", providers="cpu")  # fills the cache
-    path = bundle_copy / "model.int8.onnx"
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))  # same size, new mtime: a different file state
-    with pytest.raises(BundleError, match=r"model\.int8\.onnx.*altered"):
-        Encoder.open(bundle_copy, precision="int8", providers="cpu")
-
-
-def test_graph_cache_can_be_turned_off(bundle_copy, tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKVEC_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("WORKVEC_GRAPH_CACHE", "0")
-    Encoder.open(bundle_copy, precision="int8", providers="cpu")
-    assert not (tmp_path / "home" / "graphs").exists()
-
-
-def test_truncated_file_is_detected(bundle_copy):
-    path = bundle_copy / "model.int8.onnx"
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 3])
-    for verify in (True, False):  # the size check runs even without the sha256 pass
-        with pytest.raises(BundleError, match=r"model\.int8\.onnx.*truncated"):
-            Encoder.open(bundle_copy, precision="int8", providers="cpu", verify=verify)
-
-
-def test_missing_or_broken_manifest(bundle_copy, tmp_path):
-    (bundle_copy / "tokenizer.json").unlink()
-    with pytest.raises(BundleError, match=r"tokenizer\.json.*missing"):
-        Encoder.open(bundle_copy, precision="int8", providers="cpu")
-    (bundle_copy / MANIFEST_NAME).write_text("{not json")
-    with pytest.raises(BundleError, match="not valid JSON"):
-        Encoder.open(bundle_copy)
-    with pytest.raises(BundleError, match="does not exist"):
-        Encoder.open(tmp_path / "nowhere")
 
 
 # --- input contract -------------------------------------------------------------------------------------------

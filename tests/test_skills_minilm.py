@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import open_esco_hnsw, shared_path
-from test_skills import AD, check_match
+from skills_support import AD, check_match
 from workvec import Encoder, ExtractSettings, SkillExtractor
 
 pytestmark = pytest.mark.integration
