@@ -43,7 +43,8 @@ def test_health_ready_info_metrics_openapi(server):
         assert info["limits"]["max_texts"] == 16 and info["versions"]["onnxruntime"]
         paths = c.get("/openapi.json").json()["paths"]
         assert {"/v1/normalize", "/v1/extract", "/v1/embeddings", "/health", "/ready", "/info", "/metrics"} <= set(paths)
-        _post(c, "/v1/normalize", {"titles": ["nurse"]})
+        timing = _post(c, "/v1/normalize", {"titles": ["nurse"]}).headers["server-timing"]
+        assert timing.startswith("app;dur=") and float(timing.split("=")[1]) > 0
         text = c.get("/metrics").text
     for name in ("workvec_requests_total", "workvec_request_seconds_bucket", "workvec_queue_texts",
                  "workvec_batch_texts_bucket", "workvec_batch_tokens_bucket", "workvec_inference_seconds_bucket"):

@@ -75,3 +75,27 @@ def test_backlog_expected_wait():
     b.finished("a", 200, first_queued=0.05, now=0.3)  # 200 tokens in 0.2 s since the last batch: 1000/s
     assert b.rates["a"] == pytest.approx(1000.0)
     assert (retry_after(0.01), retry_after(2.2), retry_after(1e6)) == (1, 3, 60)
+
+
+def test_admission_counts_how_long_the_oldest_text_has_waited():
+    """When the service slows down, the rate estimate lags; the oldest queued text's wait so far bounds the
+    expected wait from below, so admission refuses once texts already wait past the budget."""
+    import time
+
+    from workvec.serve.batcher import Batcher
+
+    async def scenario() -> None:
+        b = Batcher(lambda key, texts: texts, max_batch_tokens=64, max_wait_ms=1, max_queue=10, max_queue_s=0.05)
+        assert b.expected_wait() is None and b.shed(5.0) is None
+        now = time.monotonic()
+        b.backlog.finished("k", 1000, first_queued=now - 1.0, now=now)  # measured: 1,000 tokens/s
+        waiting = asyncio.ensure_future(b.submit("k", ["x"], [5], timeout=5.0))  # no consumer: it stays queued
+        await asyncio.sleep(0.01)
+        assert b.backlog.wait() < 0.05 and b.shed(5.0) is None  # 5 tokens: 5 ms by the estimate
+        await asyncio.sleep(0.2)
+        assert b.expected_wait() >= 0.2
+        refusal = b.shed(5.0)
+        assert refusal is not None and refusal.limit == "max_queue_ms"
+        waiting.cancel()
+
+    asyncio.run(scenario())

@@ -1,6 +1,6 @@
 """Load test of `workvec serve` (loopback only, bounded in time): throughput, p50/p95/p99, errors, server RSS.
 
-    flock /work/bench.lock python benchmarks/load/run.py --title-bundle B --skill-bundle B [--seconds 8]
+    flock /work/bench.lock python benchmarks/load/run.py --model-dir ST_FOLDER [--title-bundle B --skill-bundle B] [--seconds 8]
 
 Runs, each server a fresh subprocess: the service with dynamic batching and with batching off on mixed
 titles (/v1/normalize) and job-ad sentences (/v1/extract) at concurrency 1, 8, 32, 64; /v1/embeddings on the
@@ -88,37 +88,6 @@ def requests_for(kind: str, titles: list[str], sentences: list[str], model: str)
         i += 1
 
 
-async def closed_loop(url: str, reqs, concurrency: int, seconds: float, pid: int, cap: int = 20000) -> dict:
-    """`concurrency` clients, each sending its next request when the last answers, for `seconds`."""
-    latencies: list[float] = []
-    codes: dict[str, int] = {}
-    peak = [rss_mib(pid)]
-    stop = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
-        async def worker() -> None:
-            while time.monotonic() < stop and len(latencies) < cap:
-                path, body = next(reqs)
-                t0 = time.perf_counter()
-                try:
-                    r = await client.post(path, json=body)
-                    key = str(r.status_code)
-                except httpx.HTTPError as exc:
-                    key = type(exc).__name__
-                latencies.append(time.perf_counter() - t0)
-                codes[key] = codes.get(key, 0) + 1
-
-        async def sampler() -> None:
-            while time.monotonic() < stop:
-                peak.append(rss_mib(pid))
-                await asyncio.sleep(0.25)
-
-        started = time.perf_counter()
-        await asyncio.gather(sampler(), *(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return summary(latencies, codes, elapsed, max(peak), concurrency=concurrency)
-
-
 def summary(latencies: list[float], codes: dict, elapsed: float, peak: float, **extra) -> dict:
     ok = codes.get("200", 0)
     ms = sorted(x * 1000 for x in latencies)
@@ -127,31 +96,38 @@ def summary(latencies: list[float], codes: dict, elapsed: float, peak: float, **
             "p95_ms": round(percentile(ms, 95), 1), "p99_ms": round(percentile(ms, 99), 1), "rss_mib": round(peak, 1)}
 
 
-async def post_raw(host: str, port: int, path: str, body: dict) -> str:
+async def post_raw(host: str, port: int, path: str, body: dict, server_ms: list | None = None) -> str:
     """One POST on a fresh connection with a bare HTTP/1.1 client; the status code. Far cheaper than httpx per
     request, so that the open loop really offers its rate when the client shares the server's cores (with
-    httpx here, the client fell behind: the server's queue never passed 16 texts while answers took 37 s)."""
+    httpx here, the client fell behind: the server's queue never passed 16 texts while answers took 37 s).
+    `server_ms` gets the answer's `Server-Timing` duration (time inside the server's app), when it has one."""
     data = json.dumps(body).encode()
     reader, writer = await asyncio.open_connection(host, port)
     try:
         writer.write(f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                      f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
         await writer.drain()
-        head = await reader.readline()
-        await reader.read()
-        return head.split()[1].decode()
+        head, _, _ = (await reader.read()).partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        if server_ms is not None:
+            timing = [v for k, _, v in (line.partition(":") for line in lines[1:]) if k.lower() == "server-timing"]
+            if timing and "dur=" in timing[0]:
+                server_ms.append(float(timing[0].split("dur=")[1].split(";")[0]))
+        return lines[0].split()[1]
     finally:
         writer.close()
 
 
-async def closed_loop_raw(url: str, reqs, concurrency: int, seconds: float, pid: int) -> dict:
-    """`closed_loop` with the bare client (what the overload's rate is set from)."""
+async def closed_loop(url: str, reqs, concurrency: int, seconds: float, pid: int, cap: int = 20000) -> dict:
+    """`concurrency` clients, each sending its next request (bare client) when the last answers, for `seconds`
+    or `cap` requests. httpx here fell behind the server (19 vs 85 req/s at concurrency 32-64 on these
+    shared cores), so every level uses the bare client."""
     latencies, codes, peak = [], {}, [rss_mib(pid)]
     host, port = url.rsplit("//", 1)[1].split(":")
     stop = time.monotonic() + seconds
 
     async def worker() -> None:
-        while time.monotonic() < stop:
+        while time.monotonic() < stop and len(latencies) < cap:
             t0 = time.perf_counter()
             try:
                 key = await asyncio.wait_for(post_raw(host, int(port), *next(reqs)), 120)
@@ -169,19 +145,21 @@ async def closed_loop_raw(url: str, reqs, concurrency: int, seconds: float, pid:
 async def open_loop(url: str, reqs, rate: float, seconds: float, pid: int) -> dict:
     """Requests arrive at `rate` per second whatever the answers (what overload looks like). Also: p99 of the
     200s alone, and `drain_s`: how long after the last arrival the last answer came."""
-    latencies, codes, peak, pending, ok_ms = [], {}, [rss_mib(pid)], [], []
+    latencies, codes, peak, pending, ok_ms, in_server = [], {}, [rss_mib(pid)], [], [], []
     host, port = url.rsplit("//", 1)[1].split(":")
 
     async def one(path, body) -> None:
         t0 = time.perf_counter()
         try:
-            key = await asyncio.wait_for(post_raw(host, int(port), path, body), 120)
+            server_ms: list = []
+            key = await asyncio.wait_for(post_raw(host, int(port), path, body, server_ms), 120)
         except (OSError, asyncio.TimeoutError, IndexError) as exc:
             key = type(exc).__name__
         latencies.append(time.perf_counter() - t0)
         codes[key] = codes.get(key, 0) + 1
         if key == "200":
             ok_ms.append(latencies[-1] * 1000)
+            in_server.extend(server_ms)
 
     async def sampler() -> None:
         while not pending or not all(t.done() for t in pending):
@@ -200,20 +178,23 @@ async def open_loop(url: str, reqs, rate: float, seconds: float, pid: int) -> di
     elapsed = time.perf_counter() - started
     await sampling
     ok_ms.sort()
+    in_server.sort()
     return summary(latencies, codes, elapsed, max(peak), rate=rate, seconds=seconds,
                    p50_200_ms=round(percentile(ok_ms, 50), 1) if ok_ms else None,
-                   p99_200_ms=round(percentile(ok_ms, 99), 1) if ok_ms else None, drain_s=round(elapsed - seconds, 1))
+                   p99_200_ms=round(percentile(ok_ms, 99), 1) if ok_ms else None,
+                   p99_200_server_ms=round(percentile(in_server, 99), 1) if in_server else None,
+                   drain_s=round(elapsed - seconds, 1))
 
 
 def workvec_cmd(args, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "workvec", "serve", "--title-bundle", args.title_bundle, "--skill-bundle",
-            args.skill_bundle, "--port", str(port), "--log-level", "warning", *extra]
+    bundles = [f"--{kind}-bundle={b}" for kind, b in (("title", args.title_bundle), ("skill", args.skill_bundle)) if b]
+    return [sys.executable, "-m", "workvec", "serve", *bundles, "--port", str(port), "--log-level", "warning", *extra]
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--title-bundle", required=True)
-    p.add_argument("--skill-bundle", required=True)
+    p.add_argument("--title-bundle", help="default: the service's default (the shipped model)")
+    p.add_argument("--skill-bundle", help="default: the service's default (the shipped model)")
     p.add_argument("--seconds", type=float, default=8.0, help="per concurrency level")
     p.add_argument("--overload-seconds", type=float, default=30.0)
     p.add_argument("--infinity-python", help="python of a venv with infinity-emb (else the sentence-transformers handler)")
@@ -266,12 +247,12 @@ def overload(args, url: str, env: dict, titles: list[str], sentences: list[str])
     extra = args.serve_args.split()
     with server(workvec_cmd(args, args.port, *extra), args.port, env, ready="/ready") as proc:
         reqs = requests_for("match", titles, sentences, "title")
-        base = asyncio.run(closed_loop_raw(url, reqs, 32, args.seconds, proc.pid))
+        base = asyncio.run(closed_loop(url, reqs, 32, args.seconds, proc.pid))
         print("sustainable", base, flush=True)
         sustainable = base["throughput_rps"]
         over = asyncio.run(open_loop(url, reqs, 2 * sustainable, args.overload_seconds, proc.pid))
         print("overload", over, flush=True)
-        after = asyncio.run(closed_loop_raw(url, reqs, 8, 5.0, proc.pid))
+        after = asyncio.run(closed_loop(url, reqs, 8, 5.0, proc.pid))
         print("after", after, flush=True)
         return {"serve_args": extra, "sustainable_rps": sustainable, "sustainable": base, "during": over,
                 "after": after, "alive": proc.poll() is None}
@@ -290,7 +271,8 @@ def overload_report(o: dict) -> str:
     d, a = o["during"], o["after"]
     return (f"Overload ({' '.join(o['serve_args']) or 'defaults'}): {d['rate']:.1f} req/s offered (2x the"
             f" {o['sustainable_rps']} req/s sustained at concurrency 32) for {d['seconds']:.0f} s: {d['requests']}"
-            f" requests, codes {d['codes']}; 200s: p50 {d['p50_200_ms']} ms, p99 {d['p99_200_ms']} ms; all answered"
+            f" requests, codes {d['codes']}; 200s: p50 {d['p50_200_ms']} ms, p99 {d['p99_200_ms']} ms (inside the"
+            f" server, by its Server-Timing header: p99 {d.get('p99_200_server_ms')} ms); all answered"
             f" {d['drain_s']} s after the last arrival; peak RSS {d['rss_mib']} MiB; server alive after:"
             f" {o['alive']}; then 5 s at concurrency 8: {a['throughput_rps']} req/s, p99 {a['p99_ms']} ms,"
             f" codes {a['codes']}.")

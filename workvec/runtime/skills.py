@@ -98,7 +98,7 @@ class ExtractSettings:
     # searched with HNSW at `ef`. Share of HOUSE / TECH validation sentences whose exact top-10 survives
     # (all-MiniLM-L6-v2 int8): token_k=8, ef=128: 93.5% / 91.1%; 16, 128: 98.7% / 99.0%; 24, 128:
     # 98.7% / 100% (the HOUSE miss is an HNSW miss, fixed by ef); 16, 192: 100% / 99.0%;
-    # 24, 192: 100% / 100%. tests/test_skills.py asserts >= 99%.
+    # 24, 192: 100% / 100%. tests/test_skills_minilm.py asserts >= 99%.
     token_k: int = 24
     sentence_k: int = 64
     ef: int = 192

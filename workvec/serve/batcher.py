@@ -8,8 +8,8 @@ most `max_wait_ms` after the first text for company; the batch runs on a single 
 event loop; onnxruntime parallelises inside each run) and its results go back to each request in order.
 
 Admission: a request is refused at once (QueueFull) when its texts would pass `max_queue`, or when the
-expected wait (queued tokens / measured service rate, see `admission.Backlog`) is over `max_queue_s` or the
-request's own timeout: it would miss its deadline anyway, and refusing early keeps the queue short.
+expected wait (queued tokens / measured service rate, see `admission.Backlog`, or the oldest queued text's
+wait so far when longer) is over `max_queue_s` or the request's own timeout: it would miss its deadline anyway, and refusing early keeps the queue short.
 """
 
 from __future__ import annotations
@@ -156,10 +156,20 @@ class Batcher:
             if not queue:
                 del self._queues[bucket]
 
+    def expected_wait(self) -> float | None:
+        """Seconds new work should wait: the backlog's estimate (queued tokens / measured rate), or how long
+        the oldest queued text has waited already when that is longer (the estimate lags when the service
+        slows down under load). None before any batch was measured."""
+        wait = self.backlog.wait()
+        if wait is None:
+            return None
+        heads = [queue[0].queued_at for queue in self._queues.values() if queue]
+        return max(wait, time.monotonic() - min(heads)) if heads else wait
+
     def shed(self, timeout: float) -> QueueFull | None:
         """The refusal for any new request while the backlog alone is over budget (checked before the body is
         read or tokenized); None when there is room."""
-        wait = self.backlog.wait()
+        wait = self.expected_wait()
         budget, limit = self._budget(timeout)
         if wait is not None and wait > budget:
             return QueueFull(f"expected wait {wait:.1f} s is over {budget:g} s", limit, retry_after(wait - budget))
@@ -170,7 +180,7 @@ class Batcher:
     def _admit(self, key: Hashable, texts: int, tokens: int, timeout: float) -> None:
         if self._queued + texts > self.max_queue:
             raise self._full(texts)
-        wait = self.backlog.wait()
+        wait = self.expected_wait()
         budget, limit = self._budget(timeout)
         if wait is not None and wait + (self.backlog.cost(key, tokens) if limit == "request_timeout" else 0) > budget:
             raise QueueFull(f"expected wait {wait:.1f} s is over {budget:g} s", limit, retry_after(wait - budget))

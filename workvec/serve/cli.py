@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from workvec.cli_io import HelpFormatter
-
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["register"]

@@ -36,7 +36,9 @@ class BodyTooLarge(HTTPException):
 class Guard:
     """Refuse before the app sees the request: 401 without the API key (when one is set), 413 for a body
     over `max_bytes` (by Content-Length, or while streaming); 429 on POST /v1/* while `shed()` returns a
-    refusal (the backlog is over budget: refused before the body is read); time and count every request."""
+    refusal (the backlog is over budget: refused before the body is read); time and count every request, and
+    say the time in a `Server-Timing: app;dur=MS` header (so a client can tell server time from network and
+    accept-queue time)."""
 
     def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics,
                  shed: Callable[[], tuple | None] | None = None) -> None:
@@ -58,6 +60,8 @@ class Guard:
         async def send_status(message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                spent = f"app;dur={(time.perf_counter() - started) * 1000:.1f}".encode()
+                message = {**message, "headers": [*message.get("headers", []), (b"server-timing", spent)]}
             await send(message)
 
         try:
