@@ -113,6 +113,19 @@ def running(args: list[str], tmp: Path, *, key: bool = True, ready_s: float = 12
             assert code == 0, f"server exited {code} on SIGTERM: {log.read_text()[-2000:]}"
 
 
+@contextlib.contextmanager
+def slow_client(server: Server, *, key: bool = True) -> Iterator[None]:
+    """One POST /v1/embeddings whose body never finishes arriving: a request on its way, so the batcher
+    waits up to --max-wait-ms for company (a lone request would run at once)."""
+    host, port = server.url.rsplit("//", 1)[1].split(":")
+    auth = f"Authorization: Bearer {KEY}\r\n" if key else ""
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(f"POST /v1/embeddings HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                     f"{auth}Content-Length: 1000\r\n\r\n{{".encode())
+        time.sleep(0.2)  # the service has it
+        yield
+
+
 def _wait_ready(server: Server, limit: float) -> None:
     until = time.monotonic() + limit
     while time.monotonic() < until:

@@ -16,7 +16,7 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed (pip ins
 httpx = pytest.importorskip("httpx", reason="httpx (the dev extra) is not installed")
 pytest.importorskip("uvicorn")
 
-from serve_support import ADS, KEY, QUERIES, bundles, running, serve_args
+from serve_support import ADS, KEY, QUERIES, bundles, running, serve_args, slow_client
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def slow_server(tmp_path_factory):
 
 
 def test_queue_full_429_and_deadline_503(slow_server):
-    with slow_server.client() as c, slow_server.client() as c2:
+    with slow_client(slow_server), slow_server.client() as c, slow_server.client() as c2:
         first: dict = {}
         waiting = threading.Thread(target=lambda: first.update(r=_post(c, "/v1/normalize", {"titles": QUERIES})))
         waiting.start()
@@ -215,10 +215,11 @@ def test_sigterm_finishes_in_flight_and_exits_0(tmp_path):
     with running(args, tmp_path, key=False) as srv:
         result: dict = {}
         client = srv.client(key=None)
-        thread = threading.Thread(target=lambda: result.update(r=_post(client, "/v1/normalize", {"titles": ["nurse"]})))
-        thread.start()
-        time.sleep(0.5)  # the request is waiting in the batcher
-        srv.process.send_signal(signal.SIGTERM)
+        with slow_client(srv, key=False):  # closed (gone) right after the SIGTERM
+            thread = threading.Thread(target=lambda: result.update(r=_post(client, "/v1/normalize", {"titles": ["nurse"]})))
+            thread.start()
+            time.sleep(0.5)  # the request is waiting in the batcher (for the slow client's company)
+            srv.process.send_signal(signal.SIGTERM)
         thread.join(20)
         assert srv.process.wait(timeout=30) == 0
         client.close()

@@ -99,3 +99,24 @@ def test_admission_counts_how_long_the_oldest_text_has_waited():
         waiting.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_lone_request_does_not_wait_for_company():
+    """With nobody else on the way, the batch runs at once (a 60 s --max-wait-ms would hang the test); with
+    one more request inside the service, the first waits for it and both share one batch."""
+    from workvec.serve.batcher import Batcher
+
+    async def scenario(inside: int) -> list:
+        batches: list = []
+        b = Batcher(lambda key, texts: texts, max_batch_tokens=64, max_wait_ms=60_000, max_queue=10,
+                    on_batch=batches.append, arriving=lambda: inside)
+        b.start()
+        first = asyncio.ensure_future(b.submit("k", ["a"], [3], timeout=30.0))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(b.submit("k", ["b"], [3], timeout=30.0))
+        assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [["a"], ["b"]]
+        await b.stop()
+        return [stats.texts for stats in batches]
+
+    assert asyncio.run(scenario(inside=1)) == [1, 1]
+    assert asyncio.run(scenario(inside=2)) == [2]

@@ -14,7 +14,20 @@ import math
 import time
 from collections.abc import Hashable
 
-__all__ = ["Backlog", "retry_after"]
+__all__ = ["Backlog", "DeadlineExceeded", "QueueFull", "retry_after"]
+
+
+class QueueFull(Exception):
+    """Refused at admission: `limit` names the bound ("max_queue", "max_queue_ms" or "request_timeout");
+    `retry_after` is a guess in whole seconds."""
+
+    def __init__(self, message: str, limit: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.limit, self.retry_after = limit, retry_after
+
+
+class DeadlineExceeded(Exception):
+    """A request was still waiting for inference when its deadline passed."""
 
 
 class Backlog:

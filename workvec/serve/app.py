@@ -61,6 +61,13 @@ class _State:
         self.metrics = Metrics()
         self.batcher: Batcher | None = None
         self.started = time.time()
+        self.arriving = 0  # POST /v1/* requests inside the service (the batcher waits for company only then)
+
+    def track(self, delta: int) -> None:
+        """A /v1 request entered (+1) or left (-1) the service."""
+        self.arriving += delta
+        if delta < 0 and self.batcher is not None:
+            self.batcher.wake()
 
     def ready_engine(self) -> Engine:
         if self.engine is None:
@@ -109,7 +116,8 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
     async def lifespan(app: FastAPI):
         state.batcher = Batcher(lambda key, texts: state.engine.run(key, texts), max_batch_tokens=settings.max_batch_tokens,
                                 max_wait_ms=settings.max_wait_ms, max_queue=settings.max_queue,
-                                max_queue_s=settings.max_queue_ms / 1000.0, batching=settings.batching, on_batch=state.metrics.observe_batch)
+                                max_queue_s=settings.max_queue_ms / 1000.0, batching=settings.batching, on_batch=state.metrics.observe_batch,
+                                arriving=lambda: state.arriving)
         state.batcher.start()
         loader = asyncio.get_running_loop().create_task(_load(state)) if state.engine is None else None
         yield
@@ -122,7 +130,7 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
     app.state.serve = state
     api_key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
     app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics,
-                       shed=state.shed)
+                       shed=state.shed, track=state.track)
     _handlers(app)
     _routes(app, state)
     return app

@@ -4,7 +4,8 @@ Each request's texts join a queue under a key: the operation and its options plu
 exact token count, so that a batch never pads (padding width changes a text's floating-point result; with
 equal lengths, token vectors are bit-identical to the text's alone). One consumer task takes the oldest key's texts, first come first
 served, until the next text would push the padded size (rows x longest) past `max_batch_tokens`, waiting at
-most `max_wait_ms` after the first text for company; the batch runs on a single inference thread (off the
+most `max_wait_ms` after the first text for company while other requests are on their way (a lone request
+does not wait); the batch runs on a single inference thread (off the
 event loop; onnxruntime parallelises inside each run) and its results go back to each request in order.
 
 Admission: a request is refused at once (QueueFull) when its texts would pass `max_queue`, or when the
@@ -23,22 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from workvec.serve.admission import Backlog, retry_after
+from workvec.serve.admission import Backlog, DeadlineExceeded, QueueFull, retry_after
 
 __all__ = ["BatchStats", "Batcher", "DeadlineExceeded", "QueueFull"]
-
-
-class QueueFull(Exception):
-    """Refused at admission: `limit` names the bound ("max_queue", "max_queue_ms" or "request_timeout");
-    `retry_after` is a guess in whole seconds."""
-
-    def __init__(self, message: str, limit: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.limit, self.retry_after = limit, retry_after
-
-
-class DeadlineExceeded(Exception):
-    """A request was still waiting for inference when its deadline passed."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +63,8 @@ class Batcher:
     """Queue texts per key and run them in token-budgeted batches on one inference thread."""
 
     def __init__(self, run: RunFn, *, max_batch_tokens: int, max_wait_ms: float, max_queue: int,
-                 max_queue_s: float = math.inf, max_rows: int = 64, batching: bool = True, exact_lengths: bool = True, on_batch: Callable[[BatchStats], None] | None = None) -> None:
+                 max_queue_s: float = math.inf, max_rows: int = 64, batching: bool = True, exact_lengths: bool = True,
+                 on_batch: Callable[[BatchStats], None] | None = None, arriving: Callable[[], int] | None = None) -> None:
         self._run = run
         self.max_batch_tokens = max_batch_tokens
         self.max_wait = max_wait_ms / 1000.0
@@ -93,6 +82,8 @@ class Batcher:
         self._task: asyncio.Task | None = None
         self._busy = False
         self._rate = 0.0  # texts per second, smoothed, for Retry-After
+        self._arriving = arriving  # requests inside the service, submitted or not (None: unknown)
+        self._inside = 0  # requests inside submit()
 
     @property
     def queued(self) -> int:
@@ -123,6 +114,17 @@ class Batcher:
         if not texts:
             return []
         self._admit(key, len(texts), sum(int(n) for n in tokens), timeout)
+        self._inside += 1
+        try:
+            return await self._wait(key, texts, tokens, timeout)
+        finally:
+            self._inside -= 1
+
+    def wake(self) -> None:
+        """Let the consumer look again (a request left the service without submitting)."""
+        self._wake.set()
+
+    async def _wait(self, key: Hashable, texts: Sequence, tokens: Sequence[int], timeout: float) -> list:
         loop = asyncio.get_running_loop()
         request = _Request(loop.create_future(), time.monotonic() + timeout, [None] * len(texts), len(texts))
         now = time.monotonic()
@@ -217,11 +219,14 @@ class Batcher:
                     self._busy = False
 
     async def _gather(self, queue: deque[_Item]) -> None:
-        """Wait until the head's batch is full or the head has waited max_wait."""
+        """Wait until the head's batch is full or the head has waited max_wait, but only while other requests
+        are on their way (inside the service, not yet submitted): a lone request runs at once."""
         if not self.batching:
             return
         until = queue[0].queued_at + self.max_wait
         while (delay := until - time.monotonic()) > 0 and _padded(queue, self.max_batch_tokens) < self.max_batch_tokens:
+            if self._arriving is not None and self._arriving() <= self._inside:
+                return
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), delay)

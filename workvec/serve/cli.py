@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-batch-tokens", type=int, default=_D.max_batch_tokens,
                    help="padded tokens (rows x longest text) per inference batch")
     p.add_argument("--max-wait-ms", type=float, default=_D.max_wait_ms,
-                   help="how long a batch's first text waits for others")
+                   help="how long a batch's first text waits for others (only while other requests are arriving)")
     p.add_argument("--max-queue", type=int, default=_D.max_queue,
                    help="texts waiting for inference (hard cap); past it: 429")
     p.add_argument("--max-queue-ms", type=float, default=_D.max_queue_ms,

@@ -36,14 +36,16 @@ class BodyTooLarge(HTTPException):
 class Guard:
     """Refuse before the app sees the request: 401 without the API key (when one is set), 413 for a body
     over `max_bytes` (by Content-Length, or while streaming); 429 on POST /v1/* while `shed()` returns a
-    refusal (the backlog is over budget: refused before the body is read); time and count every request, and
+    refusal (the backlog is over budget: refused before the body is read); tell `track` when a POST /v1/*
+    request enters (+1) and leaves (-1) the app; time and count every request, and
     say the time in a `Server-Timing: app;dur=MS` header (so a client can tell server time from network and
     accept-queue time)."""
 
     def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics,
-                 shed: Callable[[], tuple | None] | None = None) -> None:
+                 shed: Callable[[], tuple | None] | None = None, track: Callable[[int], None] | None = None) -> None:
         self.app = app
         self.shed = shed
+        self.track = track
         self.api_key = api_key.encode() if api_key else None
         self.max_bytes = max_bytes
         self.metrics = metrics
@@ -64,15 +66,21 @@ class Guard:
                 message = {**message, "headers": [*message.get("headers", []), (b"server-timing", spent)]}
             await send(message)
 
+        tracked = False
         try:
             refusal = self._refusal(scope, path)
             if refusal is not None:
                 await _reply(send_status, *refusal)
                 return
+            if self.track is not None and scope["method"] == "POST" and path.startswith("/v1/"):
+                self.track(1)
+                tracked = True
             await self.app(scope, self._limited(receive), send_status)
         except BodyTooLarge:
             await _reply(send_status, 413, "max_request_bytes", self._too_large())
         finally:
+            if tracked:
+                self.track(-1)
             self.metrics.observe_request(route, status["code"], time.perf_counter() - started)
 
     def _refusal(self, scope, path: str) -> tuple | None:
