@@ -138,6 +138,9 @@ def test_guards(hnsw: VectorIndex, exact: VectorIndex, queries: np.ndarray) -> N
 def test_single_vector_and_dtypes(hnsw: VectorIndex, queries: np.ndarray) -> None:
     ids1, s1 = hnsw.query(queries[0], K)
     assert ids1.shape == (1, K) and s1.shape == (1, K)
+    ids_b, s_b = hnsw.query(queries[:64], K)  # a query's HNSW result is the same, bit for bit, in any batch
+    np.testing.assert_array_equal(ids_b[0], ids1[0])
+    np.testing.assert_array_equal(s_b[0], s1[0])
     # float64, non-contiguous, unnormalized inputs are handled
     q = np.asfortranarray(queries[:5].astype(np.float64) * 3.0)
     ids, _ = hnsw.query(q, K)

@@ -21,6 +21,7 @@ from workvec.errors import InputError
 AUTO_EXACT_BELOW = 20_000  # "auto" mode: exact search below this many rows, HNSW above
 FORMAT = 1
 _CHUNK_SCORE_BYTES = 256 * 2**20  # exact mode: at most ~256 MB of scores per chunk
+_CHUNK_GATHER_BYTES = 32 * 2**20  # HNSW re-scoring: at most ~32 MB of gathered label vectors per chunk
 _ADD_CHUNK = 8192  # rows per hnswlib add_items call (progress granularity)
 _MODES = ("hnsw", "exact", "auto")
 
@@ -225,19 +226,22 @@ class VectorIndex:
         labels = None
         for attempt_ef in dict.fromkeys((ef, min(max(4 * ef, 2 * k), max(self.count, ef)))):
             try:
-                self._hnsw.set_ef(attempt_ef)
+                if attempt_ef != self._spec.ef:
+                    self._hnsw.set_ef(attempt_ef)
                 labels, _ = self._hnsw.knn_query(q, k=k, num_threads=self._spec.threads)
                 break
             except RuntimeError:  # "Cannot return the results in a contiguous 2D array"
                 continue
             finally:
-                self._hnsw.set_ef(self._spec.ef)
+                if attempt_ef != self._spec.ef:
+                    self._hnsw.set_ef(self._spec.ef)
         if labels is None:
             return self._exact(q, k)  # graph could not yield k results: exact is always correct
         ids = np.asarray(labels, dtype=np.int64)
         scores = np.empty(ids.shape, np.float32)
-        for j in range(ids.shape[1]):  # exact re-score, O(q * d) memory per step
-            scores[:, j] = np.einsum("qd,qd->q", q, self._vectors[ids[:, j]])
+        step = max(1, _CHUNK_GATHER_BYTES // (4 * self.dim * ids.shape[1]))
+        for i in range(0, len(q), step):  # exact re-score: one (k, d) @ (d,) product per query, batch-independent
+            scores[i:i + step] = np.matmul(self._vectors[ids[i:i + step]], q[i:i + step, :, None])[:, :, 0]
         return _sort_topk(ids, scores)
 
     # -------------------------------------------------------------- save/load
