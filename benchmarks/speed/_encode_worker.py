@@ -5,6 +5,8 @@ it imports only what its variant needs (workvec variants never import torch). Th
 it with their own venv's python (benchmarks/speed/_peer_envs.py): it needs numpy and the standard library only.
 
     python benchmarks/speed/_encode_worker.py JOB.json
+
+Parents (encode_speed.py, shipped_speed.py) start it with `run` and read its RESULT line with `result_of`.
 """
 
 from __future__ import annotations
@@ -19,10 +21,25 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
-from _common import peak_rss_mib, percentile
+from _common import ChildRun, peak_rss_mib, percentile, run_child
+from _normalize_timing import latencies, split
 
 Encode = Callable[[list[str], int], np.ndarray]
 OV_INT8_FILE = "openvino/openvino_model_qint8_quantized.xml"  # export_static_quantized_openvino_model's default name
+RESULT = "RESULT "  # the prefix of the one line of JSON a child prints
+
+
+def run(job: dict[str, Any], spec: Path, *, timeout: float, python: Path | str = sys.executable,
+        env: dict[str, str] | None = None) -> ChildRun:
+    """Parent side: write `job` to `spec` and measure it in a fresh `python` running this worker."""
+    spec.write_text(json.dumps(job))
+    return run_child([str(python), str(Path(__file__).resolve()), str(spec)], env=env, timeout=timeout)
+
+
+def result_of(child: ChildRun) -> dict[str, Any] | None:
+    """Parent side: the child's RESULT line as a dict; None when it printed none."""
+    line = next((x for x in child.stdout.splitlines() if x.startswith(RESULT)), None)
+    return None if line is None else json.loads(line[len(RESULT):])
 
 
 def _open(job: dict[str, Any]) -> tuple[Encode, dict[str, Any], float, float]:
@@ -154,7 +171,7 @@ def main(spec: Path) -> None:
               "p50_ms": percentile(latency, 50), "p95_ms": percentile(latency, 95), "import_s": import_s,
               "load_s": load_s, "cpu_per_wall": (tc + sc) / (tw + sw), "dim": int(out["titles"].shape[1]),
               "peak_rss_mib": peak_rss_mib(), "checks": facts, "normalize": normalize}
-    print("RESULT " + json.dumps(result, default=str), flush=True)
+    print(RESULT + json.dumps(result, default=str), flush=True)
 
 
 def _normalize_latency(job: dict[str, Any]) -> dict[str, Any]:
@@ -172,41 +189,11 @@ def _normalize_latency(job: dict[str, Any]) -> dict[str, Any]:
                                threads=job["threads"])
         labels = LabelIndex.open(encoder, load_taxonomy(taxonomy), index_dir=job["index_dir"], progress=False)
         normalizer = TitleNormalizer(encoder, labels)
-        for text in texts[:10]:
-            normalizer.normalize([text])
-        ms = []
-        for text in texts:
-            started = time.perf_counter()
-            normalizer.normalize([text], k=5)
-            ms.append((time.perf_counter() - started) * 1000)
+        ms = latencies(normalizer, texts)
         found[taxonomy] = {"labels": len(labels.labels), "index": labels.index.mode, "calls": len(ms),
                            "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
-                           "split_ms": _split(normalizer, texts)}
+                           "split_ms": split(normalizer, texts)}
     return found
-
-
-def _split(normalizer: Any, texts: list[str]) -> dict[str, float]:
-    """Median ms per stage of a batch-1 normalize, timed stage by stage (same calls as `normalize` makes)."""
-    from workvec.runtime.tokenizer import iter_batches, tokenize
-
-    enc = normalizer.encoder
-    stages: dict[str, list[float]] = {"tokenize": [], "pad": [], "onnxruntime": [], "search": [], "concepts": []}
-    for text in texts:
-        t = [time.perf_counter()]
-        encodings = tokenize(enc._tokenizer, [text])
-        t.append(time.perf_counter())
-        batch = next(iter_batches(encodings, 64, enc.manifest.pad_id))
-        feeds = batch.feeds(enc._inputs)
-        t.append(time.perf_counter())
-        (vectors,) = enc._session.run(["sentence_embedding"], feeds)
-        t.append(time.perf_counter())
-        rows, scores = normalizer.labels.search(vectors, 20)
-        t.append(time.perf_counter())
-        normalizer._concepts(rows[0], scores[0], 5)
-        t.append(time.perf_counter())
-        for key, a, b in zip(stages, t, t[1:]):
-            stages[key].append((b - a) * 1000)
-    return {k: percentile(v, 50) for k, v in stages.items()}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Build sentence-transformers' OpenVINO exports of one model (run by _speed_assets.openvino_exports with the
+"""Build sentence-transformers' OpenVINO exports of one model (run by _peer_assets.openvino_exports with the
 openvino peer venv's python): the fp32 IR (`backend="openvino"` + save) and the static int8 IR of
 `export_static_quantized_openvino_model`, calibrated on a local dataset folder (all four dataset arguments given,
 so nothing is fetched from the hub).

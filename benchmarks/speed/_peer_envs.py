@@ -32,6 +32,9 @@ TORCH_FIRST = {"openvino": "torch==2.13.0"}  # installed alone first, pinned, so
 # torch its ops do not register and `transformers.AutoProcessor` (imported by optimum-intel's quantizer) fails with
 # "operator torchvision::nms does not exist". Only optimum-intel's visual-language models import it.
 REMOVE_AFTER = {"openvino": ("torchvision",)}
+# encode_speed.py's peer variants and the venv each runs in
+PEER_ENV = {"ov-fp32": "openvino", "ov-int8-static": "openvino", "fastembed-fp32": "fastembed",
+            "fastembed-int8": "fastembed"}
 
 
 def python_of(name: str) -> Path:

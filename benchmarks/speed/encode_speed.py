@@ -15,7 +15,6 @@ variants are interleaved round-robin over repetitions and each figure is the med
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,27 +23,24 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
+import _encode_worker as worker  # noqa: E402
 import _peer_envs as peers  # noqa: E402
 import _speed_assets as assets  # noqa: E402
-from _common import CACHE, RESULTS, log, machine_info, median, run_child, write_json, write_text  # noqa: E402
+from _common import CACHE, RESULTS, log, machine_info, write_json, write_text  # noqa: E402
 from _encode_report import markdown, notes, ratios, setup_lines, targets  # noqa: E402
+from _encode_summary import Measure, summarise  # noqa: E402
+from _peer_assets import prepare_peers  # noqa: E402
+from _peer_envs import PEER_ENV  # noqa: E402
 
 # workvec-int8: the shipped per-row (batch-invariant) int8; workvec-int8-per-tensor: the earlier per-tensor
 # dynamic int8 (layer-0 FFN down fp32), rebuilt from the same fp32 graph (MiniLM only: MPNet's needs smoothing)
 # st-*: sentence-transformers in the product venv; ov-* and fastembed-*: in their own venvs (PEER_ENV)
 VARIANTS = ("workvec-int8", "workvec-int8-per-tensor", "workvec-fp32", "st-torch", "st-onnx-int8", "ov-fp32",
             "ov-int8-static", "fastembed-fp32", "fastembed-int8")
-PEER_ENV = {"ov-fp32": "openvino", "ov-int8-static": "openvino", "fastembed-fp32": "fastembed",
-            "fastembed-int8": "fastembed"}
 NORMALIZE_TAXONOMIES = ("onet", "esco-occupations")  # speed.py's O*NET (exact search) and the default (HNSW)
 INDEXES = CACHE / "indexes" / "encode-speed"
-TOP = 10  # fidelity: neighbours compared per query
 PACKAGES = ("workvec", "onnxruntime", "torch", "sentence-transformers", "optimum", "optimum-onnx", "tokenizers")
-MEASURES = ("titles_per_s", "sentences_per_s", "p50_ms", "p95_ms", "peak_rss_mib", "import_s", "load_s", "cpu_per_wall")
-WORKER = Path(__file__).resolve().with_name("_encode_worker.py")
 QUICK_OUT = CACHE / "encode-speed-quick"  # quick runs never overwrite the published results
 
 
@@ -67,43 +63,20 @@ class Config:
     bar: tuple[str, ...] = ()  # parity bar overrides for the workvec export, as `workvec export --bar`
 
 
-@dataclass(frozen=True)
-class Measure:
-    """What one child process measured for one (model, variant, threads)."""
-
-    model: str
-    variant: str
-    threads: int
-    titles_per_s: float
-    sentences_per_s: float
-    p50_ms: float
-    p95_ms: float
-    peak_rss_mib: float
-    import_s: float
-    load_s: float
-    cpu_per_wall: float
-    dim: int
-    checks: dict[str, Any]
-    normalize: dict[str, Any]
-
-
 # ---------------------------------------------------------------- parent: build, interleave, summarise
 
 
 def run_job(job: dict[str, Any], workdir: Path, index: int) -> Measure | None:
     """Run one job in a fresh interpreter; None (and the child's stderr tail) when it fails."""
-    spec = workdir / f"job{index}.json"
-    spec.write_text(json.dumps(job))
     t = str(job["threads"])
     env = {**os.environ, "RAYON_NUM_THREADS": t, "OMP_NUM_THREADS": t, "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1"}
     python = peers.python_of(PEER_ENV[job["variant"]]) if job["variant"] in PEER_ENV else Path(sys.executable)
-    child = run_child([str(python), str(WORKER), str(spec)], env=env, timeout=3600)
-    line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if child.returncode != 0 or line is None:
+    child = worker.run(job, workdir / f"job{index}.json", timeout=3600, python=python, env=env)
+    data = worker.result_of(child) if child.returncode == 0 else None
+    if data is None:
         log(f"  FAILED {job['model']} {job['variant']} t={t} (exit {child.returncode}):\n{child.stderr[-2000:]}")
         return None
-    data = json.loads(line[len("RESULT "):])
     data["peak_rss_mib"] = max(x for x in (data["peak_rss_mib"], child.peak_rss_mib, 0.0) if x is not None)
     return Measure(job["model"], job["variant"], job["threads"], **data)
 
@@ -141,38 +114,6 @@ def _label_index(bundle: str, precision: str, taxonomy: str) -> None:
     LabelIndex.open(encoder, load_taxonomy(taxonomy), index_dir=INDEXES, progress=False)
 
 
-def prepare_peers(cfg: Config, model: assets.ModelAssets) -> tuple[dict[str, Any], dict[str, str]]:
-    """The peers' venvs and assets for `model`: job fields (with the peer variants that can run) and, per peer
-    variant that cannot, exactly why."""
-    wanted = [v for v in cfg.variants if v in PEER_ENV]
-    extra: dict[str, Any] = {"peer_variants": []}
-    why: dict[str, str] = {}
-    if not wanted:
-        return extra, why
-    from workvec.runtime.manifest import read_manifest
-
-    extra["hidden"] = int(json.loads((model.st_dir / "config.json").read_text())["hidden_size"])
-    head = assets.head_weights(model.st_dir, model.name)
-    extra["head"] = str(head) if head else None
-    for env in dict.fromkeys(PEER_ENV[v] for v in wanted):
-        python, said = peers.ensure(env)
-        mine = [v for v in wanted if PEER_ENV[v] == env]
-        if python is None:
-            why.update({v: f"venv {env}: {said}" for v in mine})
-            continue
-        if env == "openvino":
-            folder, said = assets.openvino_exports(python, model.st_dir, model.name, cfg.ov_calibration_samples)
-            if folder is None:
-                why.update({v: said for v in mine})
-                continue
-            extra["ov_dir"] = str(folder)
-        extra["peer_variants"] += mine
-    if read_manifest(model.bundle).branch and "fastembed" in str(extra["peer_variants"]) and not head:
-        why.update({v: "the model has a route but no Dense head was found" for v in extra["peer_variants"]
-                    if v.startswith("fastembed")})
-    return extra, why
-
-
 def interleave(cfg: Config, jobs: list[dict[str, Any]], workdir: Path) -> list[Measure]:
     """Every job once per repetition, round-robin, the starting variant rotating between repetitions."""
     measures: list[Measure] = []
@@ -185,57 +126,6 @@ def interleave(cfg: Config, jobs: list[dict[str, Any]], workdir: Path) -> list[M
             if found:
                 measures.append(found)
     return measures
-
-
-def summarise(measures: list[Measure], workdir: Path) -> list[dict[str, Any]]:
-    """Median of every measure per (model, variant, threads), plus agreement with ST torch's vectors."""
-    keys = list(dict.fromkeys((m.model, m.variant, m.threads) for m in measures))
-    rows = []
-    for key in keys:
-        runs = [m for m in measures if (m.model, m.variant, m.threads) == key]
-        row = {"model": key[0], "variant": key[1], "threads": key[2], "reps": len(runs), "dim": runs[0].dim,
-               **{k: median([getattr(m, k) for m in runs]) for k in MEASURES}, "checks": runs[0].checks,
-               "normalize": _normalize_medians([m.normalize for m in runs])}
-        row.update(fidelity(workdir, *key))
-        row["min_cos_vs_st_torch"] = row.get("fidelity", {}).get("min_cos")
-        rows.append(row)
-    return rows
-
-
-def _normalize_medians(found: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per taxonomy, the median over repetitions of p50 / p95 and of each stage of the split."""
-    out: dict[str, Any] = {}
-    for taxonomy in found[0] if found else {}:
-        runs = [f[taxonomy] for f in found if taxonomy in f]
-        out[taxonomy] = {**{k: runs[0][k] for k in ("labels", "index", "calls")},
-                         **{k: median([r[k] for r in runs]) for k in ("p50_ms", "p95_ms")},
-                         "split_ms": {s: median([r["split_ms"][s] for r in runs]) for s in runs[0]["split_ms"]}}
-    return out
-
-
-def fidelity(workdir: Path, model: str, variant: str, threads: int) -> dict[str, Any]:
-    """Agreement with sentence-transformers torch on the same texts (the timed runs' vectors): mean and min cosine
-    over titles and sentences, and top-10 overlap: per query (every sentence, and the first 256 titles), its 10
-    nearest titles (itself excluded) by this variant's vectors vs by torch's."""
-    mine, ref = (workdir / f"{model}-{v}-{threads}.npz" for v in (variant, "st-torch"))
-    if not (mine.is_file() and ref.is_file()):
-        return {}
-    a, b = np.load(mine), np.load(ref)
-    if a["titles"].shape != b["titles"].shape:  # the dims in the table show which variant differs
-        return {"fidelity": {"note": f"shape {a['titles'].shape} vs ST torch {b['titles'].shape}"}}
-    unit = lambda x: x.astype(np.float64) / np.linalg.norm(x.astype(np.float64), axis=1, keepdims=True)  # noqa: E731
-    cos = np.concatenate([np.sum(unit(a[k]) * unit(b[k]), 1) for k in ("titles", "sentences")])
-    overlaps = []
-    for vectors in (a, b):
-        titles = unit(vectors["titles"])
-        queries = np.concatenate([unit(vectors["sentences"]), titles[:256]])
-        scores = queries @ titles.T
-        n_sent = len(vectors["sentences"])
-        scores[np.arange(n_sent, len(queries)), np.arange(len(queries) - n_sent)] = -np.inf  # a title is not its own neighbour
-        overlaps.append(np.argsort(-scores, axis=1, kind="stable")[:, :TOP])
-    top = np.mean([len(set(x) & set(y)) / TOP for x, y in zip(*overlaps)])
-    return {"fidelity": {"mean_cos": float(cos.mean()), "min_cos": float(cos.min()), "top10_overlap": float(top),
-                         "texts": int(len(cos)), "queries": int(len(overlaps[0]))}}
 
 
 # ---------------------------------------------------------------- CLI
@@ -300,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                                  for env in dict.fromkeys(PEER_ENV[v] for x in extras.values()
                                                           for v in x.get("peer_variants", []))},
                        "missing": peer_missing, "ov_calibration": {
-                           "folder": "SkillSpan train sentences minus the measured ones (_speed_assets.calibration_folder)",
+                           "folder": "SkillSpan train sentences minus the measured ones (_peer_assets.calibration_folder)",
                            "num_samples": cfg.ov_calibration_samples}},
              "models": {n: {"description": a.description, "st_dir": str(a.st_dir), "bundle": str(a.bundle),
                             **_bundle_facts(a.bundle), "int8_missing": a.int8_missing,

@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 import _speed_assets as assets  # noqa: E402
 from _common import CACHE, RESULTS, log, machine_info, markdown_table, percentile, write_json, write_text  # noqa: E402
+from _normalize_timing import latencies, split  # noqa: E402
 
 OUT = RESULTS / "encode_minilm"
 INDEXES = CACHE / "indexes" / "encode-speed"
@@ -55,51 +56,28 @@ def _normalizer(bundle: Path, taxonomy: str, profile: str | None = None):
     return TitleNormalizer(encoder, labels)
 
 
-def _latencies(normalizer, titles: list[str]) -> list[float]:
-    for title in titles[:10]:
-        normalizer.normalize([title])
-    ms = []
-    for title in titles:
-        started = time.perf_counter()
-        normalizer.normalize([title], k=5)
-        ms.append((time.perf_counter() - started) * 1000)
-    return ms
-
-
 def _stages(normalizer, titles: list[str]) -> dict[str, float]:
     from workvec.runtime.tokenizer import iter_batches, tokenize
 
     enc = normalizer.encoder
-    stages: dict[str, list[float]] = {"tokenize": [], "pad": [], "onnxruntime": [], "search": [], "concepts": []}
     pooled = []  # the earlier tokenize path (encode_batch of one text, through the tokenizers thread pool), timed
-    for title in titles:  # like the stage itself: right after a model run, so that both meet the same cold caches
+
+    def before(title: str) -> None:  # like the stage itself: right after a model run, so both meet the same cold caches
         feeds = next(iter_batches(tokenize(enc._tokenizer, [title]), 64, enc.manifest.pad_id)).feeds(enc._inputs)
         enc._session.run(["sentence_embedding"], feeds)
         started = time.perf_counter()
         enc._tokenizer.encode_batch([title], add_special_tokens=True)
         pooled.append((time.perf_counter() - started) * 1000)
         enc._session.run(["sentence_embedding"], feeds)
-        t = [time.perf_counter()]
-        encodings = tokenize(enc._tokenizer, [title])
-        t.append(time.perf_counter())
-        feeds = next(iter_batches(encodings, 64, enc.manifest.pad_id)).feeds(enc._inputs)
-        t.append(time.perf_counter())
-        (vectors,) = enc._session.run(["sentence_embedding"], feeds)
-        t.append(time.perf_counter())
-        rows, scores = normalizer.labels.search(vectors, 20)
-        t.append(time.perf_counter())
-        normalizer._concepts(rows[0], scores[0], 5)
-        t.append(time.perf_counter())
-        for key, a, b in zip(stages, t, t[1:]):
-            stages[key].append((b - a) * 1000)
-    return {**{k: percentile(v, 50) for k, v in stages.items()}, "tokenize_encode_batch": percentile(pooled, 50)}
+
+    return {**split(normalizer, titles, before), "tokenize_encode_batch": percentile(pooled, 50)}
 
 
 def _profile(bundle: Path, taxonomy: str, titles: list[str]) -> dict[str, Any]:
     """onnxruntime's profile of batch-1 normalize calls: per op type kernel ms per run and nodes per run."""
     with tempfile.TemporaryDirectory(prefix="profile-normalize-") as tmp:
         normalizer = _normalizer(bundle, taxonomy, profile=str(Path(tmp) / "ort"))
-        ms = _latencies(normalizer, titles)
+        ms = latencies(normalizer, titles)
         events = json.loads(Path(normalizer.encoder._session.end_profiling()).read_text())
     runs = [e["dur"] for e in events if e.get("cat") == "Session" and e["name"] == "model_run"][10:]
     kernel, nodes = Counter(), Counter()
@@ -122,7 +100,7 @@ def run(bundles: list[Path], taxonomy: str, calls: int) -> dict[str, Any]:
     for bundle in bundles:
         log(f"{bundle.name}: normalize latency, stage split, onnxruntime profile ...")
         normalizer = _normalizer(bundle, taxonomy)
-        ms = _latencies(normalizer, titles)
+        ms = latencies(normalizer, titles)
         tokens = normalizer.encoder.count_tokens(titles)
         activations = normalizer.encoder.manifest.quantization.get("activations", "per-tensor")
         entry = {"quantization": activations.split(" (")[0].replace("|", "/"),

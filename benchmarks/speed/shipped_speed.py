@@ -17,13 +17,13 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
+import _encode_worker as worker
 import _speed_assets as assets
-from _common import RESULTS, log, machine_info, markdown_table, median, run_child, write_json, write_text
+from _common import RESULTS, log, machine_info, markdown_table, median, write_json, write_text
 
 from workvec.defaults import SHIPPED_BUNDLE
 from workvec.runtime.manifest import read_manifest
 
-WORKER = Path(__file__).resolve().with_name("_encode_worker.py")
 KEYS = ("titles_per_s", "sentences_per_s", "p50_ms")
 
 
@@ -31,13 +31,11 @@ def measure(bundle: Path, texts: Path, work: Path, n_latency: int) -> dict:
     job = {"variant": "workvec-int8", "threads": 1, "bundle": str(bundle), "texts": str(texts), "title_batch": 64,
            "sentence_batch": 32, "n_latency": n_latency, "route": None,
            "max_seq_length": read_manifest(bundle).max_seq_length}
-    spec = work / "job.json"
-    spec.write_text(json.dumps(job))
-    child = run_child([sys.executable, str(WORKER), str(spec)], timeout=1800)
-    line = next((x for x in child.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
+    child = worker.run(job, work / "job.json", timeout=1800)
+    data = worker.result_of(child)
+    if data is None:
         raise SystemExit(f"worker failed for {bundle}: {child.stderr[-2000:]}")
-    return json.loads(line[len("RESULT "):])
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:
