@@ -104,7 +104,7 @@ def test_aggregates_shares_and_movers():
     months = ["2024-01"] * 20 + ["2024-02"] * 20
     ads = pd.DataFrame({"row": range(40), "occupation_id": ["o1"] * 30 + [None] * 10,
                         "occupation_label": ["dev"] * 30 + [None] * 10, "month": months, "region": "X",
-                        "status": "ok"})
+                        "occupation_no_match": [False] * 28 + [True] * 2 + [None] * 10, "status": "ok"})
     # skill a: 10 ads in Jan, 2 in Feb (falling); skill b: 0 in Jan, 15 in Feb (rising)
     skill_rows = [(r, "a", 0.7) for r in range(10)] + [(r, "a", 0.7) for r in range(20, 22)] \
         + [(r, "b", 0.8) for r in range(20, 35)]
@@ -113,12 +113,12 @@ def test_aggregates_shares_and_movers():
     aggs = aggregate(ads, skills)
     top = aggs.top_skills.set_index(["occupation_id", "skill_id"])
     assert top.loc[("*", "b"), "ads"] == 15 and top.loc[("*", "b"), "share"] == pytest.approx(15 / 40)
-    assert top.loc[("o1", "a"), "share"] == pytest.approx(12 / 30)
+    assert top.loc[("o1", "a"), "share"] == pytest.approx(12 / 28)  # rows 28-29: below the no-match floor
     movers = aggs.skill_movers.set_index("skill_id")
     assert movers.loc["b", "direction"] == "rising" and movers.loc["b", "change"] == pytest.approx(0.75)
     assert movers.loc["a", "direction"] == "falling" and movers.loc["a", "change"] == pytest.approx(-0.4)
     mix = aggs.occupation_mix.set_index(["month", "occupation_id"])
-    assert mix.loc[("2024-02", "(none)"), "share"] == pytest.approx(0.5)
+    assert mix.loc[("2024-02", "(none)"), "share"] == pytest.approx(12 / 20)
     demand = aggs.skill_demand.set_index(["occupation_id", "month", "skill_id"])
     assert demand.loc[("o1", "2024-01", "a"), "share"] == pytest.approx(10 / 20)
 

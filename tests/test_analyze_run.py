@@ -72,9 +72,11 @@ def test_sample_run_equals_the_library_ad_by_ad(models, tmp_path, capsys):
                 [(e["text"], e["start"], e["end"], e["weight"]) for e in r["evidence"]]) for r in by_ad.get(ad["id"], [])]
         assert got == [(m.id, m.score, m.sentence_start, m.sentence_end,
                         [(e.text, e.start, e.end, e.weight) for e in m.evidence]) for m in alone], ad["id"]
-        top = normalizer.normalize([raw["title"]], k=2)[0]
+        answer = normalizer.answer([raw["title"]], k=2)[0]  # what `workvec normalize` answers: cleaned title
+        top = answer.matches
         assert (ad["occupation_id"], ad["occupation_score"], ad["runner_up_id"], ad["runner_up_score"]) == \
             (top[0].id, top[0].score, top[1].id, top[1].score), ad["id"]
+        assert ad["occupation_no_match"] == answer.no_match
         assert ad["skills"] == len(alone) and ad["status"] == "ok" and ad["month"] == raw["date"][:7]
     assert skills, "the sample should yield some skills"
     info = json.loads((out / "run.json").read_text(encoding="utf-8"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import signal
 import json
+import signal
 import threading
 import time
 

@@ -66,13 +66,26 @@ def test_the_shipped_model_normalizes_and_extracts(tmp_path: Path) -> None:
     assert shared.encoder is titles.encoder and shared.extract("You write clean Python code every day.") == found
 
 
+def _two_labels(tmp_path: Path) -> str:
+    return str(write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ()), ("py", "Python", ())]))
+
+
+def test_analyze_runs_one_session_for_the_shipped_model(tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    from workvec.analyze.pipeline import ModelSpec
+
+    tax = _two_labels(tmp_path)
+    titles, skills = ModelSpec(titles_taxonomy=tax, skills_taxonomy=tax, threads=1).open_models()
+    assert titles.encoder is skills.encoder
+
+
 def test_serve_runs_one_session_for_the_shipped_model(tmp_path: Path) -> None:
     pytest.importorskip("fastapi")
     from workvec.serve.engine import Engine
     from workvec.serve.settings import ServeSettings
 
-    tax = write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ()), ("py", "Python", ())])
-    engine = Engine(ServeSettings(titles_taxonomy=str(tax), skills_taxonomy=str(tax), index_dir=str(tmp_path), threads=1))
+    tax = _two_labels(tmp_path)
+    engine = Engine(ServeSettings(titles_taxonomy=tax, skills_taxonomy=tax, index_dir=str(tmp_path), threads=1))
     assert engine.sides["title"].encoder is engine.sides["skill"].encoder
 
 

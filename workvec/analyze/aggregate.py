@@ -1,7 +1,8 @@
 """Aggregates over a finished run (pandas): skill demand, top skills, month-over-month movers, occupation mix.
 
 Only analysed ads count (a text was read: statuses other than missing_text / not_string / empty_text /
-bad_row). Ads without an occupation count as "(none)"; month-based tables leave out ads without a month.
+bad_row). Ads without an occupation, or whose best candidate is below the no-match floor
+(`occupation_no_match`), count as "(none)"; month-based tables leave out ads without a month.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Aggregates:
 def aggregate(ads: pd.DataFrame, skills: pd.DataFrame, groups: Sequence[str] = ()) -> Aggregates:
     """All aggregate tables from ads.parquet and ad_skills.parquet as DataFrames."""
     ads = ads[ads["status"].isin(ANALYSED)].copy()
+    below = ads.get("occupation_no_match", pd.Series(False, index=ads.index)).fillna(False).astype(bool)
+    ads.loc[below, ["occupation_id", "occupation_label"]] = None  # best candidate under the no-match floor
     ads["occupation_id"] = ads["occupation_id"].fillna(NONE)
     ads["occupation_label"] = ads["occupation_label"].fillna(NONE)
     joined = skills[["row", "skill_id", "skill_label", "score"]].merge(

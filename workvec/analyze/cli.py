@@ -29,7 +29,8 @@ def _run(args: argparse.Namespace) -> int:
 
     models = ModelSpec(title_bundle=args.title_bundle, skill_bundle=args.skill_bundle,
                        titles_taxonomy=args.titles_taxonomy, skills_taxonomy=args.skills_taxonomy,
-                       threshold=args.threshold, precision=args.precision, threads=args.threads)
+                       threshold=args.threshold, precision=args.precision, threads=args.threads,
+                       clean_titles=args.clean_titles)
     spec = AnalyzeSpec(inputs=tuple(args.inputs), out=Path(args.out), models=models, id_col=args.id_col,
                        title_col=args.title_col, text_col=args.text_col, date_col=args.date_col,
                        region_col=args.region_col, group_cols=tuple(args.group_col), limit=args.limit,
@@ -58,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--group-col", action="append", default=[], metavar="COL",
                    help="extra column kept in ads.parquet and used as a dimension of skill demand (repeatable)")
     p.add_argument("--titles-taxonomy", default=DEFAULT_TITLES_TAXONOMY, metavar="NAME|PATH", help="occupations")
+    p.add_argument("--no-clean", dest="clean_titles", action="store_false",
+                   help="normalize titles as given (default: drop gender, seniority, shift and contract markers first,"
+                        " as `workvec normalize`)")
     p.add_argument("--skills-taxonomy", default=DEFAULT_SKILLS_TAXONOMY, metavar="NAME|PATH",
                    help="skills")
     p.add_argument("--title-bundle", metavar="DIR", help="title bundle (default: the one `workvec demo` exports)")

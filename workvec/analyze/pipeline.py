@@ -40,14 +40,17 @@ class ModelSpec:
     threshold: float | None = DEFAULT_THRESHOLD
     precision: str = "auto"
     threads: int | None = None
+    clean_titles: bool = True  # as `workvec normalize`: drop gender, seniority, shift and contract markers first
 
     def open_models(self):
         """The title normalizer and the skill extractor."""
         import workvec
+        from workvec.runtime.opening import reuse_encoder
 
         titles = workvec.TitleNormalizer.open(self.title_bundle, taxonomy=self.titles_taxonomy,
                                               precision=self.precision, threads=self.threads, progress=False)
-        skills = workvec.SkillExtractor.open(self.skill_bundle, taxonomy=self.skills_taxonomy,
+        shared = reuse_encoder(self.skill_bundle, "skill", [titles.encoder])  # one session for a two-task bundle
+        skills = workvec.SkillExtractor.open(shared or self.skill_bundle, taxonomy=self.skills_taxonomy,
                                              threshold=self.threshold, precision=self.precision,
                                              threads=self.threads, progress=False)
         return titles, skills
@@ -79,6 +82,7 @@ class Analyzer:
 
     def __init__(self, spec: ModelSpec, groups: Sequence[str] = (), *, models=None) -> None:
         self.titles, self.skills = models if models is not None else spec.open_models()
+        self.clean_titles = spec.clean_titles
         self.groups = tuple(groups)
         self.sentence_cache = _LRU(CACHE_SENTENCES)
         self.title_cache = _LRU(CACHE_TITLES)
@@ -120,20 +124,24 @@ class Analyzer:
                 on_sentences(len(chunk))
         return {"sentences": len(sentences), "matched": len(todo)}
 
-    def _titles(self, titles: Sequence[str | None]) -> list[list]:
+    def _titles(self, titles: Sequence[str | None]) -> list:
+        """Per title its TitleAnswer (what `workvec normalize` answers: cleaned, no_match below the floor), or
+        None for a missing one."""
         # One title per call: a title costs ~1/30 of an ad's sentences, and alone its vector cannot depend on
-        # the other titles of a batch (padding changes fp32 sums in the last digit): exactly `normalize([t])`.
+        # the other titles of a batch (padding changes fp32 sums in the last digit): exactly `answer([t])`.
         for title in dict.fromkeys(t for t in titles if t and t.strip() and self.title_cache.hit(t) is None):
-            self.title_cache.put(title, self.titles.normalize([title], k=TITLE_K)[0])
-        return [self.title_cache.hit(t) or [] if t and t.strip() else [] for t in titles]
+            self.title_cache.put(title, self.titles.answer([title], k=TITLE_K, clean=self.clean_titles)[0])
+        return [self.title_cache.hit(t) if t and t.strip() else None for t in titles]
 
-    def _ad_row(self, ad: Ad, occ: list, sentences: int, skills: int) -> dict:
+    def _ad_row(self, ad: Ad, answer, sentences: int, skills: int) -> dict:
+        occ = answer.matches if answer is not None else ()
         top = occ[0] if occ else None
         second = occ[1] if len(occ) > 1 else None
         return {
             "row": ad.row, "id": ad.id, "title": ad.title,
             "occupation_id": top.id if top else None, "occupation_label": top.label if top else None,
             "occupation_score": top.score if top else None,
+            "occupation_no_match": answer.no_match if answer is not None else None,
             "runner_up_id": second.id if second else None, "runner_up_label": second.label if second else None,
             "runner_up_score": second.score if second else None,
             "date": ad.date, "month": ad.month, "region": ad.region, **ad.groups,

@@ -134,7 +134,7 @@ def make_plan(spec: AnalyzeSpec) -> Plan:
         "taxonomies": {"titles": _taxonomy_identity(models.titles_taxonomy),
                        "skills": _taxonomy_identity(models.skills_taxonomy)},
         "settings": {"threshold": models.threshold, "precision": models.precision, "limit": spec.limit,
-                     "shard_rows": spec.shard_rows},
+                     "shard_rows": spec.shard_rows, "clean_titles": models.clean_titles},
     }
     _claim(spec.out, fingerprint)
     return Plan(spec, files, columns, fingerprint)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from workvec.errors import InputError
@@ -44,3 +45,12 @@ def open_parts(
     index = LabelIndex.open(encoder, tax, include_alt=include_alt, spec=spec, index_dir=index_dir, strict=strict,
                             progress=progress)
     return encoder, index
+
+
+def reuse_encoder(bundle: str | os.PathLike | None, kind: str, opened: Iterable[Encoder]) -> Encoder | None:
+    """One of the `opened` encoders when it runs the bundle that `bundle` (None: the default one of `kind`)
+    names, so that a bundle serving both tasks runs one session; else None."""
+    from workvec.defaults import ensure_default_bundle
+
+    path = Path(bundle if bundle is not None else ensure_default_bundle(kind)).resolve()
+    return next((e for e in opened if Path(e.info.bundle).resolve() == path), None)

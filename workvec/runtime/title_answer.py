@@ -10,8 +10,8 @@ taxonomy without a calibrated floor never reports no_match unless a floor is pas
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 

@@ -85,7 +85,7 @@ class VectorIndex:
     # ------------------------------------------------------------------ build
     @classmethod
     def build(cls, vectors: np.ndarray, spec: IndexSpec = IndexSpec(), meta: dict | None = None,
-              progress: bool = False) -> "VectorIndex":
+              progress: bool = False) -> VectorIndex:
         """Normalize ``vectors`` (n, d) and index them; "auto" picks exact below AUTO_EXACT_BELOW rows."""
         arr = np.asarray(vectors)
         if arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] < 1:
@@ -253,7 +253,7 @@ class VectorIndex:
             save(self, Path(directory), name)
 
     @classmethod
-    def load(cls, directory: Path, name: str, expect_meta: dict | None = None, threads: int = 1) -> "VectorIndex":
+    def load(cls, directory: Path, name: str, expect_meta: dict | None = None, threads: int = 1) -> VectorIndex:
         """Load and verify an index; LabelIndexError if missing, altered or built for other inputs."""
         from workvec.runtime.index_files import load
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 import workvec
+from workvec.runtime.opening import reuse_encoder
 from workvec.runtime.skills import ExtractSettings, SkillExtractor
 from workvec.serve.settings import ServeSettings
 
@@ -58,19 +59,10 @@ class Engine:
     def _open(self, kind: str, bundle: str | None, taxonomy: str) -> _Side:
         s = self.settings
         opener = workvec.TitleNormalizer.open if kind == "title" else workvec.SkillExtractor.open
-        matcher = opener(self._shared(kind, bundle) or bundle, taxonomy=taxonomy, precision=s.precision,
-                         threads=s.threads, index_dir=s.index_dir)
+        shared = reuse_encoder(bundle, kind, [side.encoder for side in self.sides.values()])
+        matcher = opener(shared or bundle, taxonomy=taxonomy, precision=s.precision, threads=s.threads,
+                         index_dir=s.index_dir)
         return _Side(kind, matcher, matcher.encoder, matcher.labels.taxonomy)
-
-    def _shared(self, kind: str, bundle: str | None):
-        """An encoder already open on the same bundle (one model serving both tasks runs one session)."""
-        from workvec.defaults import ensure_default_bundle
-
-        path = Path(bundle if bundle is not None else ensure_default_bundle(kind)).resolve()
-        for side in self.sides.values():
-            if Path(side.encoder.info.bundle).resolve() == path:
-                return side.encoder
-        return None
 
     # -- lookups ---------------------------------------------------------------------------------------
     def side(self, kind: str, taxonomy: str | None = None) -> _Side:
