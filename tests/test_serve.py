@@ -208,6 +208,9 @@ def test_queue_full_429_and_deadline_503(slow_server):
         _error(first["r"], 503, "request_timeout")
         assert _post(c2, "/v1/embeddings", {"input": "x"}).status_code == 503  # 1.5 s wait > 1 s deadline
         assert 'limit="max_queue"' in c2.get("/metrics").text
+    time.sleep(0.3)  # the server sees the slow client's disconnect
+    with slow_server.client() as c:  # nobody on the way: a lone request does not wait the 1.5 s for company
+        assert _post(c, "/v1/embeddings", {"input": "x"}).status_code == 200
 
 
 def test_sigterm_finishes_in_flight_and_exits_0(tmp_path):

@@ -103,20 +103,23 @@ def test_admission_counts_how_long_the_oldest_text_has_waited():
 
 def test_a_lone_request_does_not_wait_for_company():
     """With nobody else on the way, the batch runs at once (a 60 s --max-wait-ms would hang the test); with
-    one more request inside the service, the first waits for it and both share one batch."""
+    one more request on its way (inside the service, texts not queued yet), the first waits for it and both
+    share one batch."""
     from workvec.serve.batcher import Batcher
 
-    async def scenario(inside: int) -> list:
+    async def scenario(on_the_way: int) -> list:
         batches: list = []
+        arriving = [on_the_way]
         b = Batcher(lambda key, texts: texts, max_batch_tokens=64, max_wait_ms=60_000, max_queue=10,
-                    on_batch=batches.append, arriving=lambda: inside)
+                    on_batch=batches.append, arriving=lambda: arriving[0])
         b.start()
         first = asyncio.ensure_future(b.submit("k", ["a"], [3], timeout=30.0))
         await asyncio.sleep(0.05)
+        arriving[0] = 0  # the one on its way queues its texts now
         second = asyncio.ensure_future(b.submit("k", ["b"], [3], timeout=30.0))
         assert await asyncio.wait_for(asyncio.gather(first, second), 10) == [["a"], ["b"]]
         await b.stop()
         return [stats.texts for stats in batches]
 
-    assert asyncio.run(scenario(inside=1)) == [1, 1]
-    assert asyncio.run(scenario(inside=2)) == [2]
+    assert asyncio.run(scenario(on_the_way=0)) == [1, 1]
+    assert asyncio.run(scenario(on_the_way=1)) == [2]

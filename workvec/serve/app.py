@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import json
 import os
 import sys
@@ -49,6 +50,9 @@ def _error(status: int, limit: str, message: str, headers: dict | None = None) -
                     media_type="application/json")
 
 
+_ARRIVAL: contextvars.ContextVar = contextvars.ContextVar("workvec_arrival", default=None)
+
+
 class _State:
     """What the routes share: the engine (None while loading), the batcher, metrics, settings."""
 
@@ -61,13 +65,23 @@ class _State:
         self.metrics = Metrics()
         self.batcher: Batcher | None = None
         self.started = time.time()
-        self.arriving = 0  # POST /v1/* requests inside the service (the batcher waits for company only then)
+        self.arriving = 0  # POST /v1/* requests inside the service whose texts are not queued yet
 
-    def track(self, delta: int) -> None:
-        """A /v1 request entered (+1) or left (-1) the service."""
-        self.arriving += delta
-        if delta < 0 and self.batcher is not None:
-            self.batcher.wake()
+    def arrive(self) -> Callable[[], None]:
+        """Count a /v1 request as on its way until it queues its texts or leaves: the returned `settle` (also
+        reachable from the route through a context variable) uncounts it once."""
+        self.arriving += 1
+        pending = [True]
+
+        def settle() -> None:
+            if pending[0]:
+                pending[0] = False
+                self.arriving -= 1
+                if self.batcher is not None:
+                    self.batcher.wake()
+
+        _ARRIVAL.set(settle)
+        return settle
 
     def ready_engine(self) -> Engine:
         if self.engine is None:
@@ -98,6 +112,9 @@ class _State:
         return error.status, error.limit, str(error), [(b"retry-after", str(full.retry_after).encode())]
 
     async def submit(self, key: Hashable, texts: Sequence, tokens: Sequence[int]) -> list:
+        settle = _ARRIVAL.get()
+        if settle is not None:  # queued (or refused) now: no longer on its way
+            settle()
         try:
             return await self.batcher.submit(key, texts, tokens, timeout=self.settings.request_timeout_s)
         except QueueFull as exc:
@@ -130,7 +147,7 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
     app.state.serve = state
     api_key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
     app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics,
-                       shed=state.shed, track=state.track)
+                       shed=state.shed, arrive=state.arrive)
     _handlers(app)
     _routes(app, state)
     return app

@@ -82,8 +82,7 @@ class Batcher:
         self._task: asyncio.Task | None = None
         self._busy = False
         self._rate = 0.0  # texts per second, smoothed, for Retry-After
-        self._arriving = arriving  # requests inside the service, submitted or not (None: unknown)
-        self._inside = 0  # requests inside submit()
+        self._arriving = arriving  # requests on their way: inside the service, texts not queued yet (None: unknown)
 
     @property
     def queued(self) -> int:
@@ -114,17 +113,6 @@ class Batcher:
         if not texts:
             return []
         self._admit(key, len(texts), sum(int(n) for n in tokens), timeout)
-        self._inside += 1
-        try:
-            return await self._wait(key, texts, tokens, timeout)
-        finally:
-            self._inside -= 1
-
-    def wake(self) -> None:
-        """Let the consumer look again (a request left the service without submitting)."""
-        self._wake.set()
-
-    async def _wait(self, key: Hashable, texts: Sequence, tokens: Sequence[int], timeout: float) -> list:
         loop = asyncio.get_running_loop()
         request = _Request(loop.create_future(), time.monotonic() + timeout, [None] * len(texts), len(texts))
         now = time.monotonic()
@@ -157,6 +145,10 @@ class Batcher:
                 queue.extend(kept)
             if not queue:
                 del self._queues[bucket]
+
+    def wake(self) -> None:
+        """Let the consumer look again (a request on its way queued its texts or left)."""
+        self._wake.set()
 
     def expected_wait(self) -> float | None:
         """Seconds new work should wait: the backlog's estimate (queued tokens / measured rate), or how long
@@ -225,7 +217,7 @@ class Batcher:
             return
         until = queue[0].queued_at + self.max_wait
         while (delay := until - time.monotonic()) > 0 and _padded(queue, self.max_batch_tokens) < self.max_batch_tokens:
-            if self._arriving is not None and self._arriving() <= self._inside:
+            if self._arriving is not None and self._arriving() <= 0:
                 return
             self._wake.clear()
             try:

@@ -36,16 +36,17 @@ class BodyTooLarge(HTTPException):
 class Guard:
     """Refuse before the app sees the request: 401 without the API key (when one is set), 413 for a body
     over `max_bytes` (by Content-Length, or while streaming); 429 on POST /v1/* while `shed()` returns a
-    refusal (the backlog is over budget: refused before the body is read); tell `track` when a POST /v1/*
-    request enters (+1) and leaves (-1) the app; time and count every request, and
+    refusal (the backlog is over budget: refused before the body is read); count each POST /v1/* request
+    as arriving (`arrive`) until it queues its texts or leaves; time and count every request, and
     say the time in a `Server-Timing: app;dur=MS` header (so a client can tell server time from network and
     accept-queue time)."""
 
     def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics,
-                 shed: Callable[[], tuple | None] | None = None, track: Callable[[int], None] | None = None) -> None:
+                 shed: Callable[[], tuple | None] | None = None,
+                 arrive: Callable[[], Callable[[], None]] | None = None) -> None:
         self.app = app
         self.shed = shed
-        self.track = track
+        self.arrive = arrive
         self.api_key = api_key.encode() if api_key else None
         self.max_bytes = max_bytes
         self.metrics = metrics
@@ -66,21 +67,20 @@ class Guard:
                 message = {**message, "headers": [*message.get("headers", []), (b"server-timing", spent)]}
             await send(message)
 
-        tracked = False
+        settle = None
         try:
             refusal = self._refusal(scope, path)
             if refusal is not None:
                 await _reply(send_status, *refusal)
                 return
-            if self.track is not None and scope["method"] == "POST" and path.startswith("/v1/"):
-                self.track(1)
-                tracked = True
+            if self.arrive is not None and scope["method"] == "POST" and path.startswith("/v1/"):
+                settle = self.arrive()
             await self.app(scope, self._limited(receive), send_status)
         except BodyTooLarge:
             await _reply(send_status, 413, "max_request_bytes", self._too_large())
         finally:
-            if tracked:
-                self.track(-1)
+            if settle is not None:
+                settle()
             self.metrics.observe_request(route, status["code"], time.perf_counter() - started)
 
     def _refusal(self, scope, path: str) -> tuple | None:
