@@ -208,19 +208,32 @@ class VectorIndex:
             return self._hnsw_query(q, kk, max(int(ef or self._spec.ef), kk))
 
     def _exact(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k of every label: candidates from one BLAS product per chunk of queries (fast, but its last bits
+        depend on how many queries it holds), then each query's candidates re-scored on their own, so a query's
+        result does not depend on its batch."""
         n = self.count
-        ids = np.empty((len(q), k), np.int64)
-        scores = np.empty((len(q), k), np.float32)
-        step = max(1, _CHUNK_SCORE_BYTES // (4 * n))
+        m = min(n, 2 * k + 8)  # candidates: a label beyond them would need a score within ~1e-7 of the k-th
+        if m == n:
+            ids = np.broadcast_to(np.arange(n, dtype=np.int64), (len(q), n))
+            if n * self.dim * 4 > 4 * 2**20:  # every label of a large index wanted: one (n, d) @ (d,) product per query
+                scores = np.stack([self._vectors @ row for row in q]) if len(q) else np.empty((0, n), np.float32)
+                top_i, top_s = _sort_topk(np.ascontiguousarray(ids), scores.astype(np.float32, copy=False))
+                return top_i[:, :k], top_s[:, :k]
+        else:
+            ids = np.empty((len(q), m), np.int64)
+            step = max(1, _CHUNK_SCORE_BYTES // (4 * n))
+            for i in range(0, len(q), step):
+                ids[i:i + step] = np.argpartition(-(q[i:i + step] @ self._vectors.T), m - 1, axis=1)[:, :m]
+        top_i, top_s = self._rescore(q, np.ascontiguousarray(ids))
+        return top_i[:, :k], top_s[:, :k]
+
+    def _rescore(self, q: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores of each query's `ids`, one (k, d) @ (d,) product per query (batch-independent), sorted."""
+        scores = np.empty(ids.shape, np.float32)
+        step = max(1, _CHUNK_GATHER_BYTES // (4 * self.dim * max(ids.shape[1], 1)))
         for i in range(0, len(q), step):
-            s = q[i:i + step] @ self._vectors.T
-            if k < n:
-                part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-            else:
-                part = np.broadcast_to(np.arange(n), s.shape)
-            top_i, top_s = _sort_topk(part.astype(np.int64), np.take_along_axis(s, part, 1))
-            ids[i:i + step], scores[i:i + step] = top_i, top_s
-        return ids, scores
+            scores[i:i + step] = np.matmul(self._vectors[ids[i:i + step]], q[i:i + step, :, None])[:, :, 0]
+        return _sort_topk(ids, scores)
 
     def _hnsw_query(self, q: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray]:
         labels = None
@@ -237,12 +250,7 @@ class VectorIndex:
                     self._hnsw.set_ef(self._spec.ef)
         if labels is None:
             return self._exact(q, k)  # graph could not yield k results: exact is always correct
-        ids = np.asarray(labels, dtype=np.int64)
-        scores = np.empty(ids.shape, np.float32)
-        step = max(1, _CHUNK_GATHER_BYTES // (4 * self.dim * ids.shape[1]))
-        for i in range(0, len(q), step):  # exact re-score: one (k, d) @ (d,) product per query, batch-independent
-            scores[i:i + step] = np.matmul(self._vectors[ids[i:i + step]], q[i:i + step, :, None])[:, :, 0]
-        return _sort_topk(ids, scores)
+        return self._rescore(q, np.asarray(labels, dtype=np.int64))
 
     # -------------------------------------------------------------- save/load
     def save(self, directory: Path, name: str) -> None:
