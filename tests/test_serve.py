@@ -161,18 +161,10 @@ def _same_alone_and_under_load(server) -> None:
 
 
 def _assert_same(path: str, alone: dict, loaded: dict) -> None:
-    """Extraction (token vectors): identical JSON. Pooled vectors and the label search's matrix product
-    (BLAS sums a one-row product in another order than a many-row one) may move the last float bit, so
-    embeddings and title scores get 1e-6; ids, labels and order must match exactly."""
-    if path == "/v1/extract":
-        assert alone == loaded, "extraction differs under load"
-    elif path == "/v1/embeddings":
-        got, want = ([d["embedding"] for d in r["data"]] for r in (alone, loaded))
-        assert np.abs(np.asarray(got) - np.asarray(want)).max() < 1e-6
-    else:
-        for a, b in zip(alone["results"], loaded["results"]):
-            assert [(m["id"], m["matched_label"]) for m in a["matches"]] == [(m["id"], m["matched_label"]) for m in b["matches"]]
-            assert max((abs(x["score"] - y["score"]) for x, y in zip(a["matches"], b["matches"])), default=0) <= 2e-6
+    """The same JSON alone and under load, bit for bit: batches hold texts of one exact token length (padding
+    moves float sums), a lone pooled text runs as a pair (onnxruntime's pooling sums one row in another order),
+    and the label search re-scores each query on its own."""
+    assert alone == loaded, f"{path} differs under load"
 
 
 def test_same_answer_alone_and_under_load(server):
