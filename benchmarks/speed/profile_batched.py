@@ -11,7 +11,6 @@ reports kernel ms per batch by op type, the fp32 `MatMul` share beside the int8 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from collections import Counter
@@ -21,6 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
 import _speed_assets as assets
 from _common import RESULTS, log, machine_info, markdown_table, write_json, write_text
+from _ort_profile import kernel_profile, profile_encoder
 
 INT8_GEMMS = ("MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulInteger")
 QUANT_OPS = ("Abs", "ReduceMax", "Max", "Div", "QuantizeLinear", "DynamicQuantizeLinear")
@@ -28,23 +28,15 @@ QUANT_OPS = ("Abs", "ReduceMax", "Max", "Div", "QuantizeLinear", "DynamicQuantiz
 
 def profile(bundle: Path, texts: list[str], batch: int) -> dict[str, Any]:
     """Kernel ms per batch by op type for `texts` encoded at `batch` by the bundle's int8 graph."""
-    import onnxruntime as ort
-
     from workvec.runtime.encoder import Encoder
 
     encoder = Encoder.open(bundle, precision="int8", providers="cpu", threads=1)
-    options = encoder._session.get_session_options()
     with tempfile.TemporaryDirectory(prefix="profile-batched-") as tmp:
-        options.enable_profiling, options.profile_file_prefix = True, str(Path(tmp) / "ort")
-        encoder._session = ort.InferenceSession(encoder._session._model_path, sess_options=options,
-                                                providers=["CPUExecutionProvider"])
+        profile_encoder(encoder, str(Path(tmp) / "ort"))
         encoder.encode(texts, batch_size=batch)
-        events = json.loads(Path(encoder._session.end_profiling()).read_text())
-    runs = sum(1 for e in events if e.get("cat") == "Session" and e["name"] == "model_run")
-    kernel = Counter()
-    for e in events:
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-            kernel[e["args"]["op_name"]] += e["dur"] / 1000 / runs
+        found = kernel_profile(encoder)
+    runs = len(found["runs_ms"])
+    kernel = Counter({op: ms / runs for op, ms in found["kernel_ms"].items()})
     total = sum(kernel.values())
     return {"batch": batch, "texts": len(texts), "runs": runs, "kernel_ms_per_batch": total,
             "int8_gemm_share": sum(kernel[o] for o in INT8_GEMMS) / total,

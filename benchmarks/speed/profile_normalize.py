@@ -12,11 +12,9 @@ Three views of the same calls, all on one thread, for each int8 title bundle giv
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the
 import _speed_assets as assets  # noqa: E402
 from _common import CACHE, RESULTS, log, machine_info, markdown_table, percentile, write_json, write_text  # noqa: E402
 from _normalize_timing import latencies, split  # noqa: E402
+from _ort_profile import kernel_profile, profile_encoder  # noqa: E402
 
 OUT = RESULTS / "encode_minilm"
 INDEXES = CACHE / "indexes" / "encode-speed"
@@ -41,17 +40,7 @@ def _normalizer(bundle: Path, taxonomy: str, profile: str | None = None):
 
     encoder = Encoder.open(bundle, precision="int8", providers="cpu", threads=1)
     if profile:
-        import onnxruntime as ort
-
-        from workvec.runtime import graph_cache
-        from workvec.runtime.manifest import MODEL_FILES
-
-        model = bundle / MODEL_FILES["int8"]
-        graph = graph_cache.lookup(model, encoder.manifest.files[MODEL_FILES["int8"]]["sha256"]) or model
-        options = encoder._session.get_session_options()
-        options.enable_profiling = True
-        options.profile_file_prefix = profile
-        encoder._session = ort.InferenceSession(str(graph), sess_options=options, providers=["CPUExecutionProvider"])
+        profile_encoder(encoder, profile)
     labels = LabelIndex.open(encoder, load_taxonomy(taxonomy), index_dir=INDEXES, progress=False)
     return TitleNormalizer(encoder, labels)
 
@@ -78,18 +67,13 @@ def _profile(bundle: Path, taxonomy: str, titles: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="profile-normalize-") as tmp:
         normalizer = _normalizer(bundle, taxonomy, profile=str(Path(tmp) / "ort"))
         ms = latencies(normalizer, titles)
-        events = json.loads(Path(normalizer.encoder._session.end_profiling()).read_text())
-    runs = [e["dur"] for e in events if e.get("cat") == "Session" and e["name"] == "model_run"][10:]
-    kernel, nodes = Counter(), Counter()
-    for e in events:
-        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-            kernel[e["args"]["op_name"]] += e["dur"]
-            nodes[e["args"]["op_name"]] += 1
-    n_runs = len(runs) + 10
-    total = sum(kernel.values()) / n_runs / 1000
-    ops = [{"op": op, "ms_per_run": us / n_runs / 1000, "share": us / n_runs / 1000 / total,
-            "nodes_per_run": nodes[op] / n_runs} for op, us in kernel.most_common()]
-    return {"normalize_p50_ms_profiled": percentile(ms, 50), "model_run_p50_ms_profiled": percentile(runs, 50) / 1000,
+        found = kernel_profile(normalizer.encoder)
+    kernel, nodes, n_runs = found["kernel_ms"], found["nodes"], len(found["runs_ms"])
+    total = sum(kernel.values()) / n_runs
+    ops = [{"op": op, "ms_per_run": ms / n_runs, "share": ms / n_runs / total,
+            "nodes_per_run": nodes[op] / n_runs} for op, ms in kernel.most_common()]
+    return {"normalize_p50_ms_profiled": percentile(ms, 50),
+            "model_run_p50_ms_profiled": percentile(found["runs_ms"][10:], 50),  # after the 10 warm-up calls
             "kernel_ms_per_run": total, "nodes_per_run": sum(nodes.values()) / n_runs, "ops": ops}
 
 

@@ -28,7 +28,8 @@ SKILLS_SCHEMA = pa.schema([
 _ADS_FIELDS = [
     ("row", pa.int64()), ("id", pa.string()), ("title", pa.string()),
     ("occupation_id", pa.string()), ("occupation_label", pa.string()), ("occupation_score", pa.float64()),
-    ("occupation_no_match", pa.bool_()), ("runner_up_id", pa.string()), ("runner_up_label", pa.string()), ("runner_up_score", pa.float64()),
+    ("occupation_no_match", pa.bool_()),
+    ("runner_up_id", pa.string()), ("runner_up_label", pa.string()), ("runner_up_score", pa.float64()),
     ("date", pa.string()), ("month", pa.string()), ("region", pa.string()),
 ]
 _ADS_TAIL = [("text_chars", pa.int64()), ("sentences", pa.int64()), ("skills", pa.int64()),

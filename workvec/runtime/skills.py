@@ -158,8 +158,9 @@ class SkillExtractor:
         progress: bool | None = None,
     ) -> SkillExtractor:
         """An extractor over `taxonomy` (embedded name, file path or Taxonomy; preferred labels) with the skill
-        `bundle` (default: the default skill bundle; an open Encoder is shared, not reopened); its label index is cached by content and built or rebuilt
-        when needed (`strict=True` raises on a broken cached index instead). `requirement_filter`: True skips
+        `bundle` (default: the default skill bundle; an open Encoder is shared, not reopened); its label index
+        is cached by content and built or rebuilt when needed (`strict=True` raises on a broken cached index
+        instead). `requirement_filter`: True skips
         sentences that state no requirement with the filter trained for this bundle's model (none known: a
         warning, every sentence scored), a path uses that filter file (refused unless trained for this model),
         False scores every sentence. `threshold` None: the bundle's calibrated one (`default_threshold`)."""

@@ -59,8 +59,9 @@ class TitleNormalizer:
         progress: bool | None = None,
     ) -> TitleNormalizer:
         """A normalizer over `taxonomy` (embedded name, file path or Taxonomy) with the title `bundle` (default:
-        the default title bundle; an open Encoder is shared, not reopened). Its label index (preferred + alternative labels) is cached by content and
-        built or rebuilt when needed (`strict=True` raises on a broken cached index instead)."""
+        the default title bundle; an open Encoder is shared, not reopened). Its label index (preferred +
+        alternative labels) is cached by content and built or rebuilt when needed (`strict=True` raises on a
+        broken cached index instead)."""
         encoder, labels = open_parts(bundle, kind="title", taxonomy=taxonomy, include_alt=True, precision=precision,
                                      providers=providers, threads=threads, index_dir=index_dir, strict=strict,
                                      progress=progress)

@@ -21,7 +21,7 @@ from workvec.errors import InputError
 AUTO_EXACT_BELOW = 20_000  # "auto" mode: exact search below this many rows, HNSW above
 FORMAT = 1
 _CHUNK_SCORE_BYTES = 256 * 2**20  # exact mode: at most ~256 MB of scores per chunk
-_CHUNK_GATHER_BYTES = 32 * 2**20  # HNSW re-scoring: at most ~32 MB of gathered label vectors per chunk
+_CHUNK_GATHER_BYTES = 32 * 2**20  # re-scoring: at most ~32 MB of gathered label vectors per chunk
 _ADD_CHUNK = 8192  # rows per hnswlib add_items call (progress granularity)
 _MODES = ("hnsw", "exact", "auto")
 
@@ -213,18 +213,15 @@ class VectorIndex:
         result does not depend on its batch."""
         n = self.count
         m = min(n, 2 * k + 8)  # candidates: a label beyond them would need a score within ~1e-7 of the k-th
-        if m == n:
-            ids = np.broadcast_to(np.arange(n, dtype=np.int64), (len(q), n))
-            if n * self.dim * 4 > 4 * 2**20:  # every label of a large index wanted: one (n, d) @ (d,) product per query
-                scores = np.stack([self._vectors @ row for row in q]) if len(q) else np.empty((0, n), np.float32)
-                top_i, top_s = _sort_topk(np.ascontiguousarray(ids), scores.astype(np.float32, copy=False))
-                return top_i[:, :k], top_s[:, :k]
+        if m == n:  # every label is a candidate: one (n, d) @ (d,) product per query, no gathered copy
+            scores = np.stack([self._vectors @ row for row in q]) if len(q) else np.empty((0, n), np.float32)
+            top_i, top_s = _sort_topk(np.broadcast_to(np.arange(n, dtype=np.int64), scores.shape), scores)
         else:
             ids = np.empty((len(q), m), np.int64)
             step = max(1, _CHUNK_SCORE_BYTES // (4 * n))
             for i in range(0, len(q), step):
                 ids[i:i + step] = np.argpartition(-(q[i:i + step] @ self._vectors.T), m - 1, axis=1)[:, :m]
-        top_i, top_s = self._rescore(q, np.ascontiguousarray(ids))
+            top_i, top_s = self._rescore(q, ids)
         return top_i[:, :k], top_s[:, :k]
 
     def _rescore(self, q: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -199,7 +199,7 @@ def _routes(app: FastAPI, state: _State) -> None:
         state.check_count(len(body.titles), "titles")
         cleaned = clean_titles(body.titles, clean=body.clean)
         found = await state.submit(("normalize", body.k), cleaned, engine.count_tokens("title", cleaned))
-        answers = make_answers(body.titles, cleaned, found, floor=engine.title_floor())
+        answers = make_answers(body.titles, cleaned, found, floor=engine.title_floor)
         return _json({"results": [a.to_json() for a in answers]})
 
     @app.post("/v1/extract", response_model=ExtractResponse)

@@ -10,7 +10,8 @@ event loop; onnxruntime parallelises inside each run) and its results go back to
 
 Admission: a request is refused at once (QueueFull) when its texts would pass `max_queue`, or when the
 expected wait (queued tokens / measured service rate, see `admission.Backlog`, or the oldest queued text's
-wait so far when longer) is over `max_queue_s` or the request's own timeout: it would miss its deadline anyway, and refusing early keeps the queue short.
+wait so far when longer) is over `max_queue_s` or the request's own timeout: it would miss its deadline
+anyway, and refusing early keeps the queue short.
 """
 
 from __future__ import annotations

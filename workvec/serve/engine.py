@@ -16,6 +16,7 @@ import numpy as np
 import workvec
 from workvec.runtime.opening import reuse_encoder
 from workvec.runtime.skills import ExtractSettings, SkillExtractor
+from workvec.runtime.title_answer import no_match_floor
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["Engine", "UnknownModel"]
@@ -55,6 +56,9 @@ class Engine:
         if settings.load_skills:
             self.sides["skill"] = self._open("skill", settings.skill_bundle, settings.skills_taxonomy)
         self._extractors: dict[tuple[float, int], object] = {}
+        title = self.sides.get("title")
+        # the title side's calibrated no-match floor (None: not calibrated for this model and taxonomy)
+        self.title_floor = no_match_floor(title.encoder, title.taxonomy.name) if title else None
 
     def _open(self, kind: str, bundle: str | None, taxonomy: str) -> _Side:
         s = self.settings
@@ -116,13 +120,6 @@ class Engine:
             settings = ExtractSettings(threshold=threshold, k=k, exact=base.settings.exact)
             self._extractors[(threshold, k)] = SkillExtractor(base.encoder, base.labels, settings)
         return self._extractors[(threshold, k)]
-
-    def title_floor(self) -> float | None:
-        """The title side's calibrated no-match floor (None: not calibrated for this model and taxonomy)."""
-        from workvec.runtime.title_answer import no_match_floor
-
-        side = self.sides["title"]
-        return no_match_floor(side.encoder, side.taxonomy.name)
 
     def default_threshold(self) -> float:
         """The skill side's threshold when a request names none."""
