@@ -92,6 +92,12 @@ def test_sample_run_equals_the_library_ad_by_ad(models, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "holds a run with other settings (settings.threshold: null -> 0.5)" in err and "another --out" in err
 
+    settings = json.loads((out / "settings.json").read_text(encoding="utf-8"))  # as left by an older workvec
+    settings["rules"]["title_clean"] = "0" * 16
+    (out / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    assert analyze(models, [SAMPLE], out, "--shard-rows", "8", "--group-col", "company") == 2
+    assert "rules.title_clean: 0000000000000000 -> " in capsys.readouterr().err
+
 
 def test_bad_rows_never_stop_a_run(models, tmp_path):
     out = tmp_path / "run"

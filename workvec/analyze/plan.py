@@ -6,7 +6,6 @@ have the same one (engine, threads and --quiet may change: they do not change re
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ from workvec.analyze.pipeline import ModelSpec
 from workvec.analyze.rows import Ad, prepare
 from workvec.analyze.shards import RESERVED, ShardStore, atomic_write_bytes
 from workvec.errors import InputError
+from workvec.runtime.hashing import sha256_file
 
 __all__ = ["AnalyzeSpec", "Plan", "make_plan"]
 
@@ -93,14 +93,6 @@ class Plan:
             yield (row - 1) // size, current
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _bundle_identity(bundle: str | None, kind: str) -> dict:
     from workvec.defaults import ensure_default_bundle
 
@@ -110,7 +102,7 @@ def _bundle_identity(bundle: str | None, kind: str) -> dict:
         flag = f"--{kind}-bundle"
         raise InputError(f"{flag}: {path} is not a workvec bundle (no workvec.json); create the default bundles with"
                          f" `workvec demo` or pass {flag} DIR")
-    return {"path": str(path.resolve()), "manifest_sha256": _sha256(manifest)}
+    return {"path": str(path.resolve()), "manifest_sha256": sha256_file(manifest)}
 
 
 def _taxonomy_identity(source: str) -> dict:
@@ -120,6 +112,14 @@ def _taxonomy_identity(source: str) -> dict:
     return {"source": source, "name": taxonomy.name, "sha256": taxonomy.sha256, "concepts": len(taxonomy.concepts)}
 
 
+def _rules_identity() -> dict:
+    """Digests of the rule tables that shape results without a model (title cleaning, sentence splitting): a
+    run resumed after an upgrade that changed them is refused instead of mixing old and new answers."""
+    from workvec.runtime import sentences, title_clean
+
+    return {m.__name__.rsplit(".", 1)[-1]: sha256_file(m.__file__)[:16] for m in (title_clean, sentences)}
+
+
 def make_plan(spec: AnalyzeSpec) -> Plan:
     """Check inputs, columns, models and the run directory before any work; refuse changed settings."""
     files = tuple(find_inputs(spec.inputs))
@@ -127,7 +127,7 @@ def make_plan(spec: AnalyzeSpec) -> Plan:
                               region=spec.region_col, groups=spec.group_cols)
     models = spec.models
     fingerprint = {
-        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": _sha256(p)} for p in files],
+        "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files],
         "columns": columns.to_json(),
         "bundles": {"title": _bundle_identity(models.title_bundle, "title"),
                     "skill": _bundle_identity(models.skill_bundle, "skill")},
@@ -135,6 +135,7 @@ def make_plan(spec: AnalyzeSpec) -> Plan:
                        "skills": _taxonomy_identity(models.skills_taxonomy)},
         "settings": {"threshold": models.threshold, "precision": models.precision, "limit": spec.limit,
                      "shard_rows": spec.shard_rows, "clean_titles": models.clean_titles},
+        "rules": _rules_identity(),
     }
     _claim(spec.out, fingerprint)
     return Plan(spec, files, columns, fingerprint)
