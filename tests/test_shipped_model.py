@@ -66,6 +66,18 @@ def test_the_shipped_model_normalizes_and_extracts(tmp_path: Path) -> None:
     assert shared.encoder is titles.encoder and shared.extract("You write clean Python code every day.") == found
 
 
+def test_a_qualified_title_scores_as_its_better_text(tmp_path: Path) -> None:
+    tax = write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ()), ("web", "web designer", ()),
+                                               ("boot", "boot maker", ()), ("nurse", "nurse", ())])
+    titles = TitleNormalizer.open(taxonomy=tax, index_dir=tmp_path / "idx", threads=1)
+    (answer,) = titles.answer(["Sr. Java Developer (Spring Boot)"], k=4, floor=None)
+    full, bare = titles.normalize(["Java Developer (Spring Boot)", "Java Developer"], k=4)
+    best = {m.id: max(m.score, next(b.score for b in bare if b.id == m.id)) for m in full}
+    assert answer.cleaned == "Java Developer (Spring Boot)"
+    assert [(m.id, m.score) for m in answer.matches] == sorted(best.items(), key=lambda kv: -kv[1])
+    assert answer.matches[0].id == "dev" and best["dev"] > next(m.score for m in full if m.id == "dev")
+
+
 def _two_labels(tmp_path: Path) -> str:
     return str(write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ()), ("py", "Python", ())]))
 

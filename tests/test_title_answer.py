@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import shared_index_dir
 
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.taxonomy import load_taxonomy
-from workvec.runtime.title_answer import no_match_floor
-from workvec.runtime.titles import DEFAULT_TAXONOMY, TitleNormalizer
-from conftest import shared_index_dir
+from workvec.runtime.title_answer import make_answers, no_match_floor, title_queries
+from workvec.runtime.titles import DEFAULT_TAXONOMY, TitleMatch, TitleNormalizer
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +21,34 @@ def normalizer(minilm_title: Path, tmp_path_factory) -> TitleNormalizer:
     labels = LabelIndex.open(encoder, load_taxonomy(DEFAULT_TAXONOMY),
                              index_dir=shared_index_dir(tmp_path_factory, "esco-occupations"), progress=False)
     return TitleNormalizer(encoder, labels)
+
+
+def test_a_trailing_qualifier_is_also_searched_without_it() -> None:
+    cleaned = ["Java Developer (Spring Boot)", "Nurse", "(Marketing)", "Engineer [R&D] ", "Cook (Day) (Night)"]
+    assert title_queries(cleaned) == [("Java Developer (Spring Boot)", "Java Developer"), ("Nurse",),
+                                      ("(Marketing)",), ("Engineer [R&D] ", "Engineer"),
+                                      ("Cook (Day) (Night)", "Cook (Day)")]
+    assert title_queries(cleaned, clean=False) == [(t,) for t in cleaned]  # --no-clean: the title as given
+
+
+def _match(id_: str, score: float, via: str = "") -> TitleMatch:
+    return TitleMatch(id_, id_, score, via or id_)
+
+
+def test_answers_keep_each_concepts_best_score_over_the_texts() -> None:
+    queries = [("Java Developer (Spring Boot)", "Java Developer"), ("Nurse",)]
+    found = [[_match("web", 0.52), _match("dev", 0.49, "full")],  # the full title
+             [_match("dev", 0.66, "bare"), _match("apps", 0.62), _match("web", 0.52, "bare")],  # without "(...)"
+             [_match("nurse", 0.9)]]
+    java, nurse = make_answers(["Sr. Java Developer (Spring Boot)", "Nurse"], [q[0] for q in queries], queries,
+                               found, floor=0.53, k=3)
+    assert [(m.id, m.score, m.matched_label) for m in java.matches] == [("dev", 0.66, "bare"), ("apps", 0.62, "apps"),
+                                                                         ("web", 0.52, "web")]  # a tie keeps the first
+    assert java.cleaned == "Java Developer (Spring Boot)" and not java.no_match
+    assert [m.id for m in nurse.matches] == ["nurse"]
+    (low,) = make_answers(["x (y)"], ["x (y)"], [("x (y)", "x")], [[_match("a", 0.3)], [_match("b", 0.5)]],
+                          floor=0.53, k=1)
+    assert [m.id for m in low.matches] == ["b"] and low.no_match  # k caps the merged list; floor on its best
 
 
 def test_default_taxonomy_is_esco_occupations() -> None:
@@ -48,7 +76,7 @@ def test_cleaning_and_floor_can_be_turned_off(normalizer: TitleNormalizer) -> No
 
 @pytest.mark.integration
 def test_the_floor_belongs_to_its_model(normalizer: TitleNormalizer, minilm_skill: Path) -> None:
-    assert no_match_floor(normalizer.encoder, "esco-occupations") == pytest.approx(0.535)
+    assert no_match_floor(normalizer.encoder, "esco-occupations") == pytest.approx(0.545)
     assert no_match_floor(normalizer.encoder, "onet") is None  # not calibrated: never says no_match
     other = Encoder.open(minilm_skill, precision="int8", providers="cpu", threads=1)
     assert no_match_floor(other, "esco-occupations") is None

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
-from _common import RESULTS, SHARED_DATA, log, markdown_table, write_json, write_text  # noqa: E402
+from _common import RESULTS, SHARED_DATA, log, markdown_table, write_json, write_text
 
 CORPUS = SHARED_DATA / "corpus" / "usajobs-2017" / "ads.jsonl.gz"
 

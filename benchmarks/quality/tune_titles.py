@@ -2,8 +2,10 @@
 
 Exact scoring (every label, a concept by its best label) with the int8 title bundle, the product's default
 precision, over an embedded taxonomy (default esco-occupations: preferred + alternative labels), for
-cleaning variants: none, full (workvec.runtime.title_clean.clean_title) and full without the seniority rule.
-The no-match floor is calibrated on the best concept score of JobBERT validation titles (cleaned) against
+cleaning variants: none, full (workvec.runtime.title_clean.clean_title), full without the seniority rule, and
+the product's (full, and a concept's best score over the title with and without a trailing qualifier in brackets:
+workvec.runtime.title_answer.title_queries). The no-match floor is calibrated on the product's best concept score of
+JobBERT validation titles against
 benchmarks/quality/data/non_titles.txt: the floor maximising balanced accuracy (titles kept above it, non-titles
 below), limited to flagging at most MAX_FLAGGED of the real titles.
 
@@ -20,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: the shared _common helpers
-import quality_data as qd  # noqa: E402
-from _common import SHARED, log, write_json  # noqa: E402
-from quality_assets import cached_vectors  # noqa: E402
-from quality_metrics import TITLE_KEYS, Metrics  # noqa: E402
+import quality_data as qd
+from _common import SHARED, log, write_json
+from quality_assets import cached_vectors
+from quality_metrics import TITLE_KEYS, Metrics
 
 NON_TITLES = Path(__file__).resolve().parent / "data" / "non_titles.txt"
 MAX_FLAGGED = 0.05
@@ -55,9 +57,10 @@ def calibrate(title_best: np.ndarray, non_best: np.ndarray) -> dict:
 
 
 def main(argv=None) -> int:
+    from workvec.runtime import title_clean
     from workvec.runtime.encoder import Encoder
     from workvec.runtime.taxonomy import load_taxonomy
-    from workvec.runtime import title_clean
+    from workvec.runtime.title_answer import title_queries
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", required=True, type=Path)
@@ -72,8 +75,8 @@ def main(argv=None) -> int:
     labels, owners = taxonomy.labels(include_alt=True)
     owners = np.asarray(owners)
     starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-    encode = lambda texts: enc.encode(texts, batch_size=128)  # noqa: E731
-    unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # noqa: E731
+    encode = lambda texts: enc.encode(texts, batch_size=128)
+    unit = lambda x: x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     label_vecs = unit(cached_vectors(["tune_titles", enc.manifest.identity(), "int8"], labels, encode))
     no_seniority = re.compile(r"(?!x)x")  # matches nothing
     variants = {"none": lambda t: t, "clean": title_clean.clean_title}
@@ -85,13 +88,22 @@ def main(argv=None) -> int:
         finally:
             title_clean._SENIORITY = saved
     variants["clean-keep-seniority"] = clean_keep_seniority
+    variants["clean+bare"] = title_clean.clean_title  # the product: also without a trailing "(...)", best of both
     report: dict = {"taxonomy": args.taxonomy, "labels": len(labels), "titles": len(queries), "variants": {}}
     best_scores = {}
+
+    def product_scores(texts: list[str], bare: bool) -> np.ndarray:
+        """Concept scores per title; with `bare` each concept's best over title_answer.title_queries' texts."""
+        groups = title_queries(texts) if bare else [(t,) for t in texts]
+        flat = [t for g in groups for t in g]
+        scores = concept_scores(unit(cached_vectors(["tune_titles", enc.manifest.identity(), "int8"], flat, encode)),
+                                label_vecs, starts)
+        return np.maximum.reduceat(scores, np.cumsum([0] + [len(g) for g in groups[:-1]]), axis=0)
+
     for name, fn in variants.items():
         texts = [fn(q.title) for q in queries]
         changed = sum(t != q.title for t, q in zip(texts, queries))
-        scores = concept_scores(unit(cached_vectors(["tune_titles", enc.manifest.identity(), "int8"], texts, encode)),
-                                label_vecs, starts)
+        scores = product_scores(texts, bare=name == "clean+bare")
         metrics = Metrics(TITLE_KEYS)
         for row, q in zip(scores, queries):
             metrics.add_title(row, q.target)
@@ -99,8 +111,8 @@ def main(argv=None) -> int:
         report["variants"][name] = {**metrics.summary(), "changed_titles": changed}
         log(f"{name}: {report['variants'][name]}")
     non_titles = read_non_titles()
-    non_best = concept_scores(unit(encode([title_clean.clean_title(t) for t in non_titles])), label_vecs, starts).max(axis=1)
-    report["no_match"] = {"non_titles": len(non_titles), **calibrate(best_scores["clean"], non_best)}
+    non_best = product_scores([title_clean.clean_title(t) for t in non_titles], bare=True).max(axis=1)
+    report["no_match"] = {"non_titles": len(non_titles), **calibrate(best_scores["clean+bare"], non_best)}
     log(f"no-match floor: {report['no_match']['chosen']}")
     if args.json:
         write_json(args.json, report)

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from workvec.errors import WorkvecError
-from workvec.runtime.title_answer import clean_titles, make_answers
+from workvec.runtime.title_answer import clean_titles, make_answers, title_queries
 from workvec.serve.batcher import Batcher, DeadlineExceeded, QueueFull
 from workvec.serve.engine import Engine, UnknownModel
 from workvec.serve.guard import Guard, error_body
@@ -198,8 +198,10 @@ def _routes(app: FastAPI, state: _State) -> None:
         engine.side("title", body.taxonomy)
         state.check_count(len(body.titles), "titles")
         cleaned = clean_titles(body.titles, clean=body.clean)
-        found = await state.submit(("normalize", body.k), cleaned, engine.count_tokens("title", cleaned))
-        answers = make_answers(body.titles, cleaned, found, floor=engine.title_floor)
+        queries = title_queries(cleaned, clean=body.clean)
+        flat = [q for qs in queries for q in qs]
+        found = await state.submit(("normalize", body.k), flat, engine.count_tokens("title", flat))
+        answers = make_answers(body.titles, cleaned, queries, found, floor=engine.title_floor, k=body.k)
         return _json({"results": [a.to_json() for a in answers]})
 
     @app.post("/v1/extract", response_model=ExtractResponse)
