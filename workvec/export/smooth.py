@@ -18,7 +18,7 @@ import numpy as np
 
 from workvec.errors import ExportError
 
-ALPHA = 0.7  # what the int8 ladder uses (export/bundle.py LADDER)
+ALPHA = 0.5  # the default; the int8 ladder names its own (export/bundle.py LADDER)
 CALIBRATION_BATCH = 16
 
 
