@@ -52,7 +52,8 @@ def test_markers_are_removed(title: str, cleaned: str) -> None:
 
 @pytest.mark.parametrize("title", ["Director of IT", "Engineer in Training", "Mobile Apps Developer (Full-stack)",
                                    "Chief Executive Officer", "Pflegefachkraft", "Sales Manager Europe",
-                                   "Auditor (Internal)", "Nursing Assistant (Non Comp-Kerrville)", "F-35 Pilot", "Nurse (OR)"])
+                                   "Auditor (Internal)", "Nursing Assistant (Non Comp-Kerrville)", "F-35 Pilot",
+                                   "Nurse (OR)"])
 def test_real_titles_are_left_alone(title: str) -> None:
     assert clean_title(title) == title
 

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     raw_score, clean_score = (np.array([m[0].score for m in found]) for found in (raw_best, clean_best))
     moved = [i for i in range(len(titles)) if raw_best[i][0].label != clean_best[i][0].label]
     changed = sum(t != c for t, c in zip(titles, cleaned))
-    summary = {"corpus": str(a.corpus.relative_to(SHARED_DATA)) if a.corpus.is_relative_to(SHARED_DATA) else a.corpus.name,
+    corpus = a.corpus.relative_to(SHARED_DATA) if a.corpus.is_relative_to(SHARED_DATA) else Path(a.corpus.name)
+    summary = {"corpus": str(corpus),
                "titles": len(titles), "changed_by_cleaning": changed, "top_occupation_changed": len(moved),
                "floor": floor, "raw": {"mean_best": float(raw_score.mean()),
                                        "below_floor": float((raw_score < floor).mean()) if floor else None},

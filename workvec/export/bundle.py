@@ -28,7 +28,8 @@ FFN_DOWN = r"layer\.{layers}/output/dense/"
 # top-10; per-row activations with the GELU shift): every MatMul int8 0.9945 / 0.9843 / 0.882 (misses the 0.90
 # top-10 bar), FFN down of layer 0 or layers 0-2 in fp32 no better; smoothing every weight MatMul's input with
 # everything int8: alpha 0.5 0.9964 / 0.9900 / 0.912 (pass; 0.4: 0.9953 / 0.9846 / 0.891; 0.6: 0.9957 / 0.9862 /
-# 0.903; 0.7: 0.9932 / 0.9802 / 0.882); the last rung (alpha 0.7 with every FFN down fp32, 1/3 of the weights) 0.9973 / 0.9930 / 0.917.
+# 0.903; 0.7: 0.9932 / 0.9802 / 0.882); the last rung (alpha 0.7 with every FFN down fp32, 1/3 of the weights)
+# 0.9973 / 0.9930 / 0.917.
 LADDER = (("", 0.0), ("", 0.5), ("0", 0.0), ("[0-2]", 0.0), (r"\d+", 0.7))
 SMOOTH_OPS = ""  # every weight MatMul's input
 BROKEN = 0.5

@@ -100,5 +100,6 @@ def make_answers(titles: Sequence[str], cleaned: Sequence[str], queries: Sequenc
                 best[match.id] = match
         at += len(texts)
         matches = tuple(sorted(best.values(), key=lambda m: -m.score)[:k])
-        answers.append(TitleAnswer(title, text, matches, not matches or (floor is not None and matches[0].score < floor)))
+        below = not matches or (floor is not None and matches[0].score < floor)
+        answers.append(TitleAnswer(title, text, matches, below))
     return answers

@@ -5,8 +5,8 @@ Removed: gender/format markers ("(m/w/d)", "(f/m/x)", "m/f/d", "(all genders)"),
 markers ("night shift", "part-time", "(contract)", "remote", "hybrid"), public-sector hiring markers ("- Direct
 Hire Authority", "(Open Continuous)", "NTE 1 Year", "- JV - FY17 - DH/NC") and US federal pay-plan grades
 ("NF-02", "GS-1340-05/07"), reference numbers, salaries ("RM1000*", "$25/hr") and location tails after "@"
-(other locations are kept: no gazetteer). What is left must
-still hold a letter; otherwise the original title is kept (cleaning never empties a title).
+(other locations are kept: no gazetteer). What is left must still hold a letter; otherwise the original title
+is kept (cleaning never empties a title).
 
 The choice of rules was measured on the JobBERT validation titles (benchmarks/quality/tune_titles.py): each rule is
 kept only where it did not lower MRR there. The original title is always reported next to the cleaned one.
@@ -51,7 +51,8 @@ _REFERENCE = re.compile(r"[(\[]?\s*(?:ref(?:erence)?|job\s*id|req(?:uisition)?)\
 _SALARY = re.compile(r"(?:rm|\$|€|£|usd|eur|gbp)\s?[0-9][0-9.,kK]*\*?(?:\s*(?:/|per)\s*(?:h|hr|hour|month|year|yr))?"
                      r"(?:\s*-\s*(?:rm|\$|€|£)?\s?[0-9][0-9.,kK]*\*?)?", _I)
 # US federal pay plan and grade (OPM codes), upper case only: "NF-02", "GS-1340-05/07", "WG-10"
-_GRADE = re.compile(r"\b(?:GS|GG|GL|GM|GP|GR|WG|WL|WS|NA|NL|NS|NF|NH|NJ|NK|VN|VM|SV|AD|ES|CY)-\d{1,4}(?:[-/]\d{1,4})*\b")
+_GRADE = re.compile(r"\b(?:GS|GG|GL|GM|GP|GR|WG|WL|WS|NA|NL|NS|NF|NH|NJ|NK|VN|VM|SV|AD|ES|CY)"
+                    r"-\d{1,4}(?:[-/]\d{1,4})*\b")
 _TERM = re.compile(r"\b(?:nte|not[- ]to[- ]exceed)\s+\d+\s*(?:days?|months?|mos?|years?|yrs?)\b", _I)
 _HIRING_TAIL = re.compile(r"\s+(?:DHA|(?i:direct hire(?: authority)?|open continuous(?:ly)?))\s*$")
 _CODE_PAREN = re.compile(r"[(\[]\s*[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){2,}\s*[)\]]")  # announcement codes: (JM-DEU-PERM)
@@ -61,7 +62,8 @@ _SHIFTS = re.compile(r"\b(?:night|day|early|late|evening|weekend|rotating|rotati
 _AFTER_BAR = re.compile(r"\s*\|.*$")
 _SPACES = re.compile(r"\s+")
 _EDGES = re.compile(r"^[\s\-–—|,:/*&]+|[\s\-–—|,:/*&(]+$")
-_EMPTY_BRACKETS = re.compile(r"[(\[][\s,;/&|-]*(?:[,\s]\s*(?:or|and)\s+)?[\s,;/&|-]*[)\]]", _I)  # "()", "(, or )" once emptied
+# brackets left empty by the rules above: "()", "( / )", "(, , or )"
+_EMPTY_BRACKETS = re.compile(r"[(\[][\s,;/&|-]*(?:[,\s]\s*(?:or|and)\s+)?[\s,;/&|-]*[)\]]", _I)
 
 
 def clean_title(title: str) -> str:
