@@ -160,10 +160,9 @@ class SkillExtractor:
         """An extractor over `taxonomy` (embedded name, file path or Taxonomy; preferred labels) with the skill
         `bundle` (default: the default skill bundle; an open Encoder is shared, not reopened); its label index
         is cached by content and built or rebuilt when needed (`strict=True` raises on a broken cached index
-        instead). `requirement_filter`: True skips
-        sentences that state no requirement with the filter trained for this bundle's model (none known: a
-        warning, every sentence scored), a path uses that filter file (refused unless trained for this model),
-        False scores every sentence. `threshold` None: the bundle's calibrated one (`default_threshold`)."""
+        instead). `requirement_filter`: True skips sentences that state no requirement with the filter trained
+        for this bundle's model (none known: a warning, every sentence scored), a path uses that filter file
+        (refused unless trained for this model), False scores every sentence. `threshold` None: the bundle's calibrated one (`default_threshold`)."""
         if threshold is not None:
             ExtractSettings(threshold=threshold, k=k, exact=exact)  # bad options fail before any loading
         encoder, labels = open_parts(bundle, kind="skill", taxonomy=taxonomy, include_alt=False, precision=precision,
