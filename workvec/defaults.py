@@ -36,6 +36,11 @@ def default_bundle(kind: str) -> Path:
     return home() / "bundles" / f"minilm-{kind}"
 
 
+def bundle_help(kind: str) -> str:
+    """The CLI help of a `--bundle` option of `kind`: where the default comes from and how to override it."""
+    return f"{kind} bundle directory (default: the model shipped in the package; $WORKVEC_{kind.upper()}_BUNDLE overrides it)"
+
+
 def shipped_bundle() -> Path | None:
     """The int8 bundle shipped inside the package (one model for titles and skills), when this install has it."""
     return SHIPPED_BUNDLE if (SHIPPED_BUNDLE / "workvec.json").is_file() else None

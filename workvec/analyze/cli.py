@@ -13,6 +13,7 @@ from workvec.analyze.options import (
     DEFAULT_TITLES_TAXONOMY,
     ENGINES,
 )
+from workvec.defaults import bundle_help
 from workvec.errors import WorkvecError
 
 __all__ = ["register"]
@@ -64,8 +65,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " as `workvec normalize`)")
     p.add_argument("--skills-taxonomy", default=DEFAULT_SKILLS_TAXONOMY, metavar="NAME|PATH",
                    help="skills")
-    p.add_argument("--title-bundle", metavar="DIR", help="title bundle (default: the one `workvec demo` exports)")
-    p.add_argument("--skill-bundle", metavar="DIR", help="skill bundle (default: the one `workvec demo` exports)")
+    for kind in ("title", "skill"):
+        p.add_argument(f"--{kind}-bundle", metavar="DIR", help=bundle_help(kind))
     p.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                    help="minimum ConTeXT-match score (default: the skill bundle's calibrated threshold)")
     p.add_argument("--precision", choices=("auto", "int8", "fp32"), default="auto", help="encoder weights")

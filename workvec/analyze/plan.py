@@ -100,8 +100,8 @@ def _bundle_identity(bundle: str | None, kind: str) -> dict:
     manifest = path / "workvec.json"
     if not manifest.is_file():
         flag = f"--{kind}-bundle"
-        raise InputError(f"{flag}: {path} is not a workvec bundle (no workvec.json); create the default bundles with"
-                         f" `workvec demo` or pass {flag} DIR")
+        raise InputError(f"{flag}: {path} is not a workvec bundle (no workvec.json); pass {flag} DIR with a folder"
+                         f" that `workvec export` wrote, or leave it out for the model shipped in the package")
     return {"path": str(path.resolve()), "manifest_sha256": sha256_file(manifest)}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from workvec.cli_io import HelpFormatter
+from workvec.defaults import bundle_help
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["register"]
@@ -31,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the `serve` sub-command."""
     p = sub.add_parser("serve", help="HTTP service: /v1/normalize, /v1/extract, /v1/embeddings (needs the serve extra)",
                        formatter_class=HelpFormatter)
-    p.add_argument("--title-bundle", help="title bundle directory (default: the one `workvec demo` exports)")
-    p.add_argument("--skill-bundle", help="skill bundle directory (default: the one `workvec demo` exports)")
+    for kind in ("title", "skill"):
+        p.add_argument(f"--{kind}-bundle", help=bundle_help(kind))
     p.add_argument("--titles-taxonomy", default=_D.titles_taxonomy, help="embedded name or a file path")
     p.add_argument("--skills-taxonomy", default=_D.skills_taxonomy, help="embedded name or a file path")
     p.add_argument("--no-titles", action="store_true", help="serve the skill side only")
