@@ -11,6 +11,8 @@ from encoder_support import DIM, MAX_LEN, TEXTS
 
 from workvec import Encoder
 from workvec.errors import BundleError, InputError, ProviderError
+from workvec.runtime import cpu
+from workvec.runtime.cpu import int8_weight_problem
 from workvec.runtime.manifest import MANIFEST_NAME
 
 # --- loading ------------------------------------------------------------------------------------------------
@@ -40,6 +42,44 @@ def test_fp32_only_bundle_refuses_int8(tiny_title_bundle, tmp_path):
     with pytest.raises(BundleError, match="no int8 model"):
         Encoder.open(bundle, precision="int8", providers="cpu")
     assert Encoder.open(bundle).info.precision == "fp32"  # auto falls back to what the bundle has
+
+
+def _full_range_s8(bundle, *, fp32: bool = True):
+    """`bundle` re-labelled as exported with the avx512_vnni preset (full-range s8 weights)."""
+    manifest = json.loads((bundle / MANIFEST_NAME).read_text(encoding="utf-8"))
+    manifest["quantization"].update(preset="avx512_vnni", reduce_range=False, weight_type="QInt8")
+    if not fp32:
+        (bundle / "model.onnx").unlink()
+        del manifest["files"]["model.onnx"]
+    (bundle / MANIFEST_NAME).write_text(json.dumps(manifest), encoding="utf-8")
+    return bundle
+
+
+def test_int8_weight_problem_needs_vnni_on_x86():
+    vnni_s8 = {"weight_type": "QInt8", "reduce_range": False, "preset": "avx512_vnni"}
+    avx2 = {"avx2", "fma", "avx512f", "avx512bw"}
+    assert "saturating" in int8_weight_problem(vnni_s8, flags=avx2, machine="x86_64")
+    assert int8_weight_problem(vnni_s8, flags=avx2 | {"avx512_vnni"}, machine="x86_64") is None
+    assert int8_weight_problem(vnni_s8, flags=avx2 | {"avx_vnni"}, machine="x86_64") is None
+    assert int8_weight_problem(vnni_s8, flags={"asimd"}, machine="aarch64") is None
+    assert int8_weight_problem({**vnni_s8, "reduce_range": True}, flags=avx2, machine="x86_64") is None
+    assert int8_weight_problem({**vnni_s8, "weight_type": "QUInt8"}, flags=avx2, machine="x86_64") is None
+
+
+def test_full_range_int8_on_a_cpu_without_vnni(tiny_title_bundle, tmp_path, monkeypatch):
+    """Such a CPU would saturate: auto runs fp32 with a warning, int8 or an int8-only bundle is refused."""
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: {"avx2", "fma"})
+    monkeypatch.setattr(cpu.platform, "machine", lambda: "x86_64")
+    bundle = _full_range_s8(copy_bundle(tiny_title_bundle, tmp_path / "vnni"))
+    with pytest.warns(UserWarning, match="running its fp32 model instead"):
+        assert Encoder.open(bundle, providers="cpu").info.precision == "fp32"
+    with pytest.raises(BundleError, match="--quantize avx2 .* or open it with precision='fp32'"):
+        Encoder.open(bundle, precision="int8", providers="cpu")
+    int8_only = _full_range_s8(copy_bundle(tiny_title_bundle, tmp_path / "vnni-int8"), fp32=False)
+    with pytest.raises(BundleError, match="saturating"):
+        Encoder.open(int8_only, providers="cpu")
+    monkeypatch.setattr(cpu, "cpu_flags", lambda: {"avx2", "fma", "avx512_vnni"})
+    assert Encoder.open(bundle, providers="cpu").info.precision == "int8"
 
 
 def test_unknown_provider_lists_available(tiny_title_bundle):

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from workvec.errors import ExportError, ParityError
 from workvec.export import graph, invariance, parity, quantize, reference, source
 from workvec.export._deps import require_all
+from workvec.runtime.cpu import int8_weight_problem
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
@@ -128,6 +129,10 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tu
     for spec in quant_ladder(req.quantize):
         if (spec.weight_type, spec.reduce_range) in broken:
             continue
+        if (problem := int8_weight_problem(spec.to_json())) is not None:  # the gate could not measure it here
+            log(f"int8 {spec.preset} {spec.weight_type} reduce_range={spec.reduce_range}: skipped, {problem}")
+            broken.add((spec.weight_type, spec.reduce_range))
+            continue
         quantize.quantize(work / MODEL_FILES["fp32"], work / MODEL_FILES["int8"], spec, work / TOKENIZER_FILE, pad_id)
         build(spec.to_json()).write(work)
         encoder = Encoder.open(work, precision="int8", providers="cpu", verify=False)
@@ -146,6 +151,9 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tu
             + (" ok" if not failures else " miss"))
         if not failures:
             report["int8"] = stats
+            if not spec.reduce_range and spec.weight_type == "QInt8":
+                log("note: full-range s8 weights are right on ARM and on x86 with VNNI only; elsewhere workvec runs"
+                    " this bundle's fp32 model (--quantize avx2 exports an int8 model that is right on every CPU)")
             return spec.to_json(), []
     (work / MODEL_FILES["int8"]).unlink(missing_ok=True)
     return {"preset": "none"}, failures

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from workvec.errors import ExportError
+from workvec.runtime.cpu import cpu_flags
 
 PRESETS = ("auto", "avx2", "avx512", "avx512_vnni", "arm64", "none")
 # QuantSpec.activations -> what the manifest records
@@ -49,18 +50,6 @@ class QuantSpec:
         """The manifest's `quantization` record."""
         return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude), "mode": "dynamic",
                 "activations": ACTIVATIONS[self.activations]}
-
-
-def cpu_flags() -> set[str]:
-    """This CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith(("flags", "Features")):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
 
 
 def auto_preset(flags: set[str] | None = None, machine: str | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 from workvec.errors import BundleError, InputError
 from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE, Manifest, read_manifest, verify_files
 from workvec.runtime import graph_cache
+from workvec.runtime.cpu import int8_weight_problem
 from workvec.runtime.session import CPU, create_session, resolve_providers
 from workvec.runtime.tokenizer import check_texts, is_truncated, iter_batches, load_tokenizer, tokenize
 
@@ -71,11 +73,13 @@ class Encoder:
             raise InputError(f"precision {precision!r} is not one of {PRECISIONS}")
         if threads is not None and (not isinstance(threads, int) or threads < 1):
             raise InputError(f"threads must be a positive integer (got {threads!r}); leave it None for the default")
-        directory = Path(bundle)
+        directory, requested = Path(bundle), precision
         manifest = read_manifest(directory)
         chosen = resolve_providers(providers)
         if precision == "auto":
             precision = "int8" if chosen[0] == CPU and MODEL_FILES["int8"] in manifest.files else "fp32"
+        if precision == "int8" and chosen[0] == CPU:
+            precision = _int8_or_fp32(directory, manifest, explicit=requested == "int8")
         model_file = MODEL_FILES[precision]
         if model_file not in manifest.files:
             raise BundleError(f"{directory} has no {precision} model (exported with --quantize none?); open it with precision='fp32'")
@@ -133,6 +137,20 @@ class Encoder:
                 vectors[int(i)] = np.ascontiguousarray(out[row, : int(n)], dtype=np.float32)
         return [TokenEncoding(v, np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2), is_truncated(e))
                 for v, e in zip(vectors, encodings)]
+
+
+def _int8_or_fp32(directory: Path, manifest: Manifest, *, explicit: bool) -> str:
+    """"int8", or "fp32" (with a warning) where the int8 graph would give wrong vectors on this CPU; an explicit
+    int8 request, or a bundle with no fp32 model, gets an error instead."""
+    problem = int8_weight_problem(manifest.quantization)
+    if problem is None:
+        return "int8"
+    fix = "re-export it with --quantize avx2 (7-bit weights, right on every CPU)"
+    if explicit or MODEL_FILES["fp32"] not in manifest.files:
+        other = " or open it with precision='fp32'" if MODEL_FILES["fp32"] in manifest.files else ""
+        raise BundleError(f"{directory}: {problem}; {fix}{other}")
+    warnings.warn(f"{directory}: {problem}; running its fp32 model instead ({fix} for int8 speed)", stacklevel=3)
+    return "fp32"
 
 
 def _open_session(directory: Path, manifest: Manifest, model_file: str, providers: list[str],
