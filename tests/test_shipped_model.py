@@ -12,6 +12,7 @@ import pytest
 from conftest import write_taxonomy
 
 from workvec.defaults import SHIPPED_BUNDLE, ensure_default_bundle, shipped_bundle
+from workvec.runtime.cpu import int8_weight_problem
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.requirement import find_filter
 from workvec.runtime.skills import SkillExtractor
@@ -36,6 +37,12 @@ def test_the_package_ships_one_small_int8_bundle_for_both_tasks(encoder: Encoder
     assert parity.get("passed", True)
     assert parity["int8"]["batch_invariance"]["min_cosine"] >= 0.99999
     assert (SHIPPED_BUNDLE / "README.md").is_file(), "the shipped model needs its model card"
+
+
+def test_the_shipped_int8_is_right_on_every_cpu(encoder: Encoder) -> None:
+    """No fp32 model ships to fall back to, so its int8 weights must not need VNNI (scripts/training/ship.py)."""
+    for flags in ({"avx2", "fma"}, {"avx2", "avx512f", "avx512bw"}, {"avx2", "avx512_vnni"}):
+        assert int8_weight_problem(encoder.manifest.quantization, flags=flags, machine="x86_64") is None
 
 
 def test_default_bundles_are_the_shipped_one_unless_overridden(monkeypatch, tiny_title_bundle: Path) -> None:

@@ -17,6 +17,9 @@ from workvec.export import ExportRequest, export_bundle
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE
 
 SHIPPED = (MODEL_FILES["int8"], TOKENIZER_FILE)
+# 7-bit weights: the one int8 preset that gives the right vectors on every CPU (full-range s8 needs VNNI or ARM,
+# and the package ships no fp32 model to fall back to), and the same bundle wherever the script runs
+PORTABLE_PRESET = "avx2"
 CALIBRATION = Path(__file__).with_name("calibration.json")  # the shipped model's tuned skill threshold
 TASKS = ["skill", "title"]
 
@@ -24,8 +27,8 @@ TASKS = ["skill", "title"]
 def export_and_ship(checkpoint: Path, bundle: Path, ship_dir: Path | None, record: dict,
                     log: Callable[[str], None]) -> None:
     """Export `checkpoint` to `bundle` (gate included) and, when `ship_dir` is given, write the shipped copy."""
-    log(f"exporting {checkpoint} -> {bundle} (parity gate, per-row int8) ...")
-    export_bundle(ExportRequest(model=str(checkpoint), kind="skill", out=bundle), log=log)
+    log(f"exporting {checkpoint} -> {bundle} (parity gate, per-row int8, {PORTABLE_PRESET} preset) ...")
+    export_bundle(ExportRequest(model=str(checkpoint), kind="skill", out=bundle, quantize=PORTABLE_PRESET), log=log)
     manifest = json.loads((bundle / MANIFEST_NAME).read_text(encoding="utf-8"))
     manifest["tasks"] = TASKS
     (bundle / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
