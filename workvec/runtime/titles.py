@@ -14,7 +14,7 @@ from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.tokenizer import check_texts
 
-# ESCO occupations (2,942 with 29,997 alternative labels) over O*NET (1,016 titles, no alternatives): JobBERT
+# ESCO occupations (2,942 with 29,997 alternative and 70 hidden labels) over O*NET (1,016 titles, no alternatives): JobBERT
 # validation MRR 0.366 with title cleaning (int8, exact; benchmarks/quality/tune_titles.py); O*NET cannot be scored
 # there (no ESCO crosswalk) and missed 7 of 15 real titles (issue 12).
 DEFAULT_TAXONOMY = "esco-occupations"
