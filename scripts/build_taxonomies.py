@@ -79,16 +79,12 @@ def read_onet(text: str) -> list[Entry]:
 
 
 def read_esco_occupations(text: str) -> list[Entry]:
-    """ESCO occupations from ESCO's occupations_en.csv: conceptUri, preferredLabel, and as alternatives the
-    altLabels and hiddenLabels (one per line; hidden labels are ESCO's search-only terms: "physician", "doctor",
-    "surgeon" exist only there), each once and never the preferred label itself."""
-    rows = csv.DictReader(io.StringIO(text, newline=""))
-    entries = []
-    for row in rows:
-        label, alts = row["preferredLabel"].strip(), split_lines(row["altLabels"])
-        hidden = [h for h in dict.fromkeys(split_lines(row.get("hiddenLabels") or "")) if h != label and h not in alts]
-        entries.append((row["conceptUri"].strip(), label, alts + tuple(hidden)))
-    return entries
+    """ESCO occupations from ESCO's occupations_en.csv, read by workvec's own ESCO parser: conceptUri,
+    preferredLabel, and as alternatives the altLabels then the hiddenLabels (ESCO's search-only terms:
+    "physician", "doctor", "surgeon" exist only there) not already among them."""
+    from workvec.runtime.taxonomy_formats import parse
+
+    return [(row.id, row.label, row.alt_labels) for row in parse(text, Path("occupations_en.csv"), "esco")]
 
 
 def split_lines(value: str) -> tuple[str, ...]:

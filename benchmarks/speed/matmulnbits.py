@@ -24,8 +24,7 @@ import _speed_assets as assets
 from _common import CACHE, RESULTS, machine_info, markdown_table, write_json, write_text
 
 from workvec.runtime.encoder import Encoder
-from workvec.runtime.hashing import sha256_file
-from workvec.runtime.manifest import MANIFEST_NAME
+from workvec.runtime.manifest import MANIFEST_NAME, file_record
 
 
 def to_nbits(src: Path, dst: Path, block: int) -> int:
@@ -75,8 +74,7 @@ def nbits_bundle(bundle: Path, block: int) -> Path:
     shutil.copytree(bundle, out)
     to_nbits(bundle / "model.onnx", out / "model.int8.onnx", block)
     manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
-    path = out / "model.int8.onnx"
-    manifest["files"]["model.int8.onnx"] = {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    manifest["files"]["model.int8.onnx"] = file_record(out / "model.int8.onnx")
     (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return out
 

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from workvec.errors import ExportError, ParityError
 from workvec.export import graph, invariance, parity, quantize, reference, source
 from workvec.export._deps import require_all
-from workvec.runtime.cpu import int8_weight_problem
+from workvec.runtime.cpu import full_range_s8, int8_weight_problem
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
@@ -151,7 +151,7 @@ def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tu
             + (" ok" if not failures else " miss"))
         if not failures:
             report["int8"] = stats
-            if not spec.reduce_range and spec.weight_type == "QInt8":
+            if full_range_s8(spec.to_json()):
                 log("note: full-range s8 weights are right on ARM and on x86 with VNNI only; elsewhere workvec runs"
                     " this bundle's fp32 model (--quantize avx2 exports an int8 model that is right on every CPU)")
             return spec.to_json(), []

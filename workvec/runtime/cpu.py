@@ -6,7 +6,7 @@ import platform
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["cpu_flags", "int8_weight_problem"]
+__all__ = ["cpu_flags", "full_range_s8", "int8_weight_problem"]
 
 VNNI_FLAGS = ("avx512_vnni", "avx512vnni", "avx_vnni")
 
@@ -23,13 +23,18 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def full_range_s8(quantization: Mapping[str, Any]) -> bool:
+    """Whether int8 weights quantized as `quantization` (the manifest's record) use the full s8 range."""
+    return quantization.get("weight_type") == "QInt8" and not quantization.get("reduce_range", True)
+
+
 def int8_weight_problem(quantization: Mapping[str, Any], *, flags: set[str] | None = None,
                         machine: str | None = None) -> str | None:
     """Why an int8 graph quantized as `quantization` (the manifest's record) would give wrong vectors on this CPU,
     or None. Full-range s8 weights (the avx512_vnni and arm64 presets) need VNNI on x86: without it onnxruntime
     multiplies u8 activations by s8 weights with vpmaddubsw, whose int16 pair sums saturate (all-mpnet-base-v2:
     mean cosine 0.12). Unknown flags (not Linux) are given the benefit of the doubt."""
-    if quantization.get("weight_type") != "QInt8" or quantization.get("reduce_range", True):
+    if not full_range_s8(quantization):
         return None
     machine = (machine or platform.machine()).lower()
     if machine not in ("x86_64", "amd64", "i386", "i686"):

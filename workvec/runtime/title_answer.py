@@ -95,15 +95,14 @@ def make_answers(titles: Sequence[str], cleaned: Sequence[str], queries: Sequenc
     rank in its list, so the order never depends on `k`."""
     answers, at = [], 0
     for title, text, texts in zip(titles, cleaned, queries):
-        best: dict = {}  # concept id -> (-score, text index, rank): the sort key of its best match
-        chosen: dict = {}
+        best: dict = {}  # concept id -> ((-score, text index, rank), match): its best match and sort key
         for which, found_one in enumerate(found[at:at + len(texts)]):
             for rank, match in enumerate(found_one):
                 key = (-match.score, which, rank)
-                if match.id not in best or key < best[match.id]:
-                    best[match.id], chosen[match.id] = key, match
+                if match.id not in best or key < best[match.id][0]:
+                    best[match.id] = (key, match)
         at += len(texts)
-        matches = tuple(chosen[i] for i in sorted(best, key=best.__getitem__)[:k])
+        matches = tuple(match for _, match in sorted(best.values(), key=lambda pair: pair[0])[:k])
         below = not matches or (floor is not None and matches[0].score < floor)
         answers.append(TitleAnswer(title, text, matches, below))
     return answers
