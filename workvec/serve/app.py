@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import contextvars
 import json
@@ -12,7 +11,6 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Sequence
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -20,13 +18,12 @@ from starlette.exceptions import HTTPException
 
 from workvec.errors import WorkvecError
 from workvec.runtime.title_answer import clean_titles, make_answers, title_queries
+from workvec.serve import docs, embeddings
 from workvec.serve.batcher import Batcher, DeadlineExceeded, QueueFull
 from workvec.serve.engine import Engine, UnknownModel
 from workvec.serve.guard import Guard, error_body
 from workvec.serve.metrics import CONTENT_TYPE_LATEST, Metrics
 from workvec.serve.schemas import (
-    EmbeddingsRequest,
-    EmbeddingsResponse,
     ExtractRequest,
     ExtractResponse,
     NormalizeRequest,
@@ -142,8 +139,9 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
             loader.cancel()
         await state.batcher.stop()
 
-    app = FastAPI(title="workvec", version=_version(), lifespan=lifespan,
+    app = FastAPI(title="workvec", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Job-title normalization, skill extraction and embeddings from workvec bundles.")
+    docs.register(app)
     app.state.serve = state
     api_key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
     app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics,
@@ -221,20 +219,7 @@ def _routes(app: FastAPI, state: _State) -> None:
             results.append({"skills": [m.to_json() for m in merged]})
         return _json({"results": results})
 
-    @app.post("/v1/embeddings", response_model=EmbeddingsResponse)
-    async def embeddings(body: EmbeddingsRequest) -> Response:
-        """Sentence vectors in OpenAI's embeddings shape."""
-        engine = state.ready_engine()
-        side = engine.model(body.model)
-        texts = [body.input] if isinstance(body.input, str) else body.input
-        state.check_count(len(texts), "inputs")
-        tokens = engine.count_tokens(side.kind, texts)
-        vectors = await state.submit(("embed", side.kind), texts, tokens)
-        data = [{"object": "embedding", "index": i, "embedding": _vector(v, body.encoding_format)}
-                for i, v in enumerate(vectors)]
-        used = int(sum(tokens))
-        return _json({"object": "list", "data": data, "model": body.model or side.names()[1],
-                      "usage": {"prompt_tokens": used, "total_tokens": used}})
+    embeddings.register(app, state)
 
     @app.get("/health")
     async def health() -> dict:
@@ -258,12 +243,6 @@ def _routes(app: FastAPI, state: _State) -> None:
     async def metrics() -> Response:
         """Prometheus exposition."""
         return Response(state.metrics.render(state.batcher.queued if state.batcher else 0), media_type=CONTENT_TYPE_LATEST)
-
-
-def _vector(v: np.ndarray, fmt: str):
-    if fmt == "base64":
-        return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode()
-    return v.tolist()
 
 
 def _version() -> str:

@@ -13,9 +13,11 @@ from workvec.serve.metrics import Metrics
 
 __all__ = ["Guard", "error_body"]
 
-OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/redoc"})
+OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/redoc", "/docs/assets/swagger-ui-bundle.js",
+                        "/docs/assets/swagger-ui.css", "/docs/assets/favicon.png", "/docs/assets/redoc.standalone.js"})
 ROUTES = frozenset({"/v1/normalize", "/v1/extract", "/v1/embeddings", "/health", "/ready", "/info", "/metrics",
-                    "/docs", "/openapi.json"})
+                    "/docs", "/openapi.json", "/redoc", "/v1/models", "/docs/assets/swagger-ui-bundle.js",
+                    "/docs/assets/swagger-ui.css", "/docs/assets/favicon.png", "/docs/assets/redoc.standalone.js"})
 
 
 def error_body(status: int, limit: str, message: str) -> bytes:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["EmbeddingsRequest", "EmbeddingsResponse", "ExtractRequest", "ExtractResponse", "NormalizeRequest",
-           "NormalizeResponse"]
+__all__ = ["ExtractRequest", "ExtractResponse", "NormalizeRequest", "NormalizeResponse"]
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -50,30 +49,3 @@ class SkillResult(BaseModel):
 
 class ExtractResponse(BaseModel):
     results: list[SkillResult]
-
-
-class EmbeddingsRequest(BaseModel):
-    """OpenAI's embeddings request (fields other clients send, such as `user`, are accepted and ignored)."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
-    input: str | list[str]
-    model: str | None = Field(None, description="a loaded bundle: 'title', 'skill' or its folder name")
-    encoding_format: Literal["float", "base64"] = "float"
-
-
-class Embedding(BaseModel):
-    object: Literal["embedding"] = "embedding"
-    index: int
-    embedding: list[float] | str
-
-
-class Usage(BaseModel):
-    prompt_tokens: int
-    total_tokens: int
-
-
-class EmbeddingsResponse(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[Embedding]
-    model: str
-    usage: Usage
