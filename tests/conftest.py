@@ -125,8 +125,8 @@ def shared_index_dir(tmp_path_factory: pytest.TempPathFactory, name: str) -> Pat
 
 
 def export_leftovers(parent: Path) -> list[str]:
-    """Temporary export folders left in `parent` (a failed export must leave none)."""
-    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".workvec-export-"))
+    """Temporary export folders left in `parent` (a failed export must leave none; see workvec.runtime.atomic)."""
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith(".") and ".tmp" in p.name)
 
 
 def open_esco_hnsw(encoder, tmp_path_factory):

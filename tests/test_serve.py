@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import signal
 import threading
 import time
@@ -235,3 +236,38 @@ def test_bad_bundle_is_one_line_error(tmp_path):
                           env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 2
     assert "workvec: error:" in done.stderr and "Traceback" not in done.stderr
+
+
+
+def _sample_path(route) -> str:
+    """A request path that `route` serves (a template's parameters filled in, a mount's file below it)."""
+    from starlette.routing import Mount
+
+    path = re.sub(r"\{[^}]+\}", "x", route.path)
+    return path + "/x" if isinstance(route, Mount) else path
+
+
+def test_every_route_is_labelled_by_its_path_and_unknown_paths_are_other():
+    """The metrics' route label comes from the app's own routes (none kept by hand), checked in process."""
+    from starlette.testclient import TestClient
+
+    from workvec.serve.app import create_app
+    from workvec.serve.guard import Guard
+    from workvec.serve.settings import ServeSettings
+
+    app = create_app(ServeSettings())  # never started, so no model loads
+    guard = next(m for m in app.user_middleware if m.cls is Guard)
+    assert guard.kwargs["routes"] is app.routes
+    label = Guard(None, api_key=None, max_bytes=1, metrics=None, routes=app.routes).route_label
+    scope = {"type": "http", "method": "GET", "root_path": ""}
+    assert len(app.routes) >= 9
+    for route in app.routes:
+        assert label({**scope, "path": _sample_path(route)}) == route.path, route
+    for unknown in ("/nope", "/v1/normalize/extra", "/v2/normalize"):
+        assert label({**scope, "path": unknown}) == "other"
+    client = TestClient(app)
+    assert client.get("/health").status_code == 200 and client.get("/nope").status_code == 404
+    assert client.post("/metrics").status_code == 405
+    text = client.get("/metrics").text
+    for pair in ('route="/health",status="200"', 'route="other",status="404"', 'route="/metrics",status="405"'):
+        assert pair in text

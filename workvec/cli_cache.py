@@ -60,7 +60,7 @@ def list_cache(home: Path) -> list[CacheEntry]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from workvec.defaults import home
+    from workvec.runtime.paths import home
 
     entries = list_cache(home())
     if args.json:
@@ -76,7 +76,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _clear(args: argparse.Namespace) -> int:
-    from workvec.defaults import home
+    from workvec.runtime.paths import home
 
     kinds = args.only or list(KINDS)
     freed = 0

@@ -75,9 +75,12 @@ def quiet_third_parties(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def show_progress(quiet: bool) -> bool:
-    """Progress bars go to stderr, only when it is a terminal and --quiet was not given."""
-    return not quiet and sys.stderr.isatty()
+def show_progress(quiet: bool) -> bool | None:
+    """Progress on stderr: False with --quiet; True (bars) on a terminal; else None, which the library reads as
+    "auto" (no bars, but one line before long work such as a first label-index build) and callers as no bar."""
+    if quiet:
+        return False
+    return True if sys.stderr.isatty() else None
 
 
 def note(message: str) -> None:

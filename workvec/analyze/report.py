@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
 from workvec.analyze.aggregate import Aggregates
-from workvec.analyze.shards import atomic_write_bytes
+from workvec.runtime.atomic import atomic_path, atomic_write_bytes
 
 __all__ = ["write_report"]
 
@@ -31,10 +30,9 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], floats: str = "{:.3f}")
 
 
 def _save(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
 
 
 def _bars(ax, frame: pd.DataFrame, title: str) -> None:

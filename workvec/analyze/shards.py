@@ -1,9 +1,9 @@
 """Shards of results on disk: atomic writes, a manifest of finished shards, and the final combined tables.
 
 Shard k holds the results of input rows [k * shard_rows, (k + 1) * shard_rows). Its two Parquet files are each
-written to a temporary name, fsynced and `os.replace`d; only then is one JSON line appended to the manifest. A
-kill at any moment leaves either a listed shard with both files complete, or an unlisted shard that a rerun
-computes again (overwriting whatever half-written temporary files it left): 0 rows lost, 0 duplicated.
+written atomically (`workvec.runtime.atomic`: a temporary name, fsynced, renamed into place); only then is one JSON
+line appended to the manifest. A kill at any moment leaves either a listed shard with both files complete, or an
+unlisted shard that a rerun computes again (at worst beside a hidden temporary file): 0 rows lost, 0 duplicated.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["SKILLS_SCHEMA", "ShardStore", "ads_schema", "atomic_write_bytes"]
+from workvec.runtime.atomic import atomic_path, atomic_write_bytes
+
+__all__ = ["SKILLS_SCHEMA", "ShardStore", "ads_schema", "atomic_write_bytes"]  # the last re-exported for ray_engine
 
 EVIDENCE = pa.list_(pa.struct([("text", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
                                ("weight", pa.float64())]))
@@ -42,22 +44,9 @@ def ads_schema(groups: Sequence[str]) -> pa.Schema:
     return pa.schema(_ADS_FIELDS + [(g, pa.string()) for g in groups] + _ADS_TAIL)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a fsynced temporary file and os.replace."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _atomic_parquet(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
 
 
 @dataclass(frozen=True)
@@ -113,12 +102,10 @@ class ShardStore:
 
     def combine(self, shards: Iterable[int], out: Path, which: int, schema: pa.Schema) -> int:
         """Concatenate the listed shards' files (0: ads, 1: skills) into `out` atomically, streaming."""
-        tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
         rows = 0
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with atomic_path(out) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for shard in sorted(shards):
                 table = pq.read_table(self.paths(shard)[which], schema=schema)
                 writer.write_table(table)
                 rows += table.num_rows
-        os.replace(tmp, out)
         return rows

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -13,6 +11,7 @@ from typing import Any, Callable
 from workvec.errors import ExportError, ParityError
 from workvec.export import graph, invariance, parity, quantize, reference, source
 from workvec.export._deps import require_all
+from workvec.runtime.atomic import atomic_folder
 from workvec.runtime.cpu import full_range_s8, int8_weight_problem
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
@@ -97,8 +96,7 @@ def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Man
     dims = {"sentence_embedding": int(ref.probes.shape[1])}
     if ref.tokens is not None:
         dims["token_embeddings"] = int(ref.tokens[0].shape[1])
-    work = Path(tempfile.mkdtemp(prefix=".workvec-export-", dir=req.out.parent))
-    try:
+    with atomic_folder(req.out) as work:  # on success it becomes req.out, on failure it is removed
         graph.export_onnx(module, spec, model.tokenizer, work / MODEL_FILES["fp32"])
         pad_id = _write_tokenizer(model, work / TOKENIZER_FILE, src.max_seq_length)
         report: dict[str, Any] = {"probes": len(probes), "labels": len(labels), "bar": parity.bar_json(req.bar)}
@@ -112,12 +110,8 @@ def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Man
         if failures:
             raise ParityError("parity gate failed: " + "; ".join(failures), report)
         report["seconds"] = round(time.perf_counter() - started, 1)
-        manifest = build(quant)
-        manifest.write(work)
-        _install(work, req.out)
-        return read_manifest(req.out)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        build(quant).write(work)
+    return read_manifest(req.out)
 
 
 def _gate_int8(req, ref, work, probes, labels, report, build, log, pad_id) -> tuple[dict[str, Any], list[str]]:
@@ -177,10 +171,3 @@ def _check_out(out: Path) -> None:
         raise ExportError(f"--out {out} exists and is not a workvec bundle; choose an empty or new directory")
     out.parent.mkdir(parents=True, exist_ok=True)
 
-
-def _install(work: Path, out: Path) -> None:
-    """Move the finished bundle into place, replacing an older bundle at `out`."""
-    if out.exists():
-        shutil.rmtree(out)
-    shutil.move(str(work), str(out))
-    work.mkdir()  # the caller's cleanup expects it

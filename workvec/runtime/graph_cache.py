@@ -13,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from pathlib import Path
 
 import onnxruntime as ort
 
-from workvec.defaults import home
+from workvec.runtime import atomic
+from workvec.runtime.paths import home
+
+__all__ = ["commit", "directory", "enabled", "entries", "entry", "lookup", "prune", "scratch"]
 
 VERSION = 1
 
@@ -59,18 +61,18 @@ def scratch(model: Path, sha256: str) -> tuple[Path, Path] | None:
         return None
     if not os.access(final.parent, os.W_OK):
         return None
-    return final.parent / f".{final.stem}.{uuid.uuid4().hex}.tmp.onnx", final
+    return atomic.temp_path(final), final
 
 
 def commit(saved: Path, final: Path, model: Path) -> None:
-    """Move a freshly saved graph into place (atomic; a failure leaves no entry), note which model file it
-    belongs to, and drop the entries of model files that no longer exist or have changed."""
+    """Move a freshly saved graph into place (`workvec.runtime.atomic`: a failure leaves no entry), note which
+    model file it belongs to, and drop the entries of model files that no longer exist or have changed."""
     try:
         if saved.is_file():
             stat = model.stat()
             source = {"model": str(model.resolve()), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-            final.with_suffix(".json").write_text(json.dumps(source) + "\n", encoding="utf-8")
-            os.replace(saved, final)
+            atomic.atomic_write_text(final.with_suffix(".json"), json.dumps(source) + "\n")
+            atomic.commit(saved, final)
     except OSError:
         saved.unlink(missing_ok=True)
     prune()

@@ -4,40 +4,44 @@ what hnswlib does not persist (ef), the caller's meta and a sha256 per data file
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
 from workvec.errors import InputError, LabelIndexError
+from workvec.runtime.atomic import atomic_path, atomic_write_text
 from workvec.runtime.hashing import sha256_file
-from workvec.runtime.vector_index import FORMAT, IndexSpec, VectorIndex, file_names
+from workvec.runtime.index_spec import IndexSpec
+
+__all__ = ["FORMAT", "file_names", "load", "save"]
+
+FORMAT = 1
 
 
-def save(index: VectorIndex, directory: Path, name: str) -> None:
-    """Write ``name.npy`` (the vectors), ``name.hnsw`` in HNSW mode, then the ``name.json`` sidecar
-    (the caller holds the index's lock)."""
+def file_names(name: str, mode: str) -> list[str]:
+    """Files of a saved index: the vectors always (fast reload, exact re-scoring), the graph in HNSW mode."""
+    return [f"{name}.npy", f"{name}.hnsw"] if mode == "hnsw" else [f"{name}.npy"]
+
+
+def save(directory: Path, name: str, vectors: np.ndarray, spec: IndexSpec, meta: dict, hnsw: object | None) -> None:
+    """Write ``name.npy`` (the vectors), ``name.hnsw`` when there is a graph, then the ``name.json`` sidecar,
+    each atomically (the caller holds the index's lock)."""
     directory.mkdir(parents=True, exist_ok=True)
-    names = file_names(name, index.mode)
-    for fname in names:
-        tmp = directory / (fname + ".tmp")
-        if fname.endswith(".hnsw"):
-            index._hnsw_graph().save_index(str(tmp))
-        else:
-            with open(tmp, "wb") as f:
-                np.save(f, index.vectors(), allow_pickle=False)
-        os.replace(tmp, directory / fname)
-    s = index.spec
-    side = {"format": FORMAT, "mode": index.mode, "dim": index.dim, "count": index.count,
-            "space": "ip", "M": s.M, "ef_construction": s.ef_construction, "ef": s.ef,
-            "meta": index.meta, "sha256": {f: sha256_file(directory / f) for f in names}}
-    tmp = directory / f"{name}.json.tmp"
-    tmp.write_text(json.dumps(side, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, directory / f"{name}.json")
+    names = file_names(name, spec.mode)
+    with atomic_path(directory / f"{name}.npy") as tmp:
+        np.save(tmp, vectors, allow_pickle=False)
+    if hnsw is not None:
+        with atomic_path(directory / f"{name}.hnsw") as tmp:
+            hnsw.save_index(str(tmp))
+    side = {"format": FORMAT, "mode": spec.mode, "dim": int(vectors.shape[1]), "count": int(vectors.shape[0]),
+            "space": "ip", "M": spec.M, "ef_construction": spec.ef_construction, "ef": spec.ef,
+            "meta": meta, "sha256": {f: sha256_file(directory / f) for f in names}}
+    atomic_write_text(directory / f"{name}.json", json.dumps(side, indent=2, sort_keys=True) + "\n")
 
 
-def load(directory: Path, name: str, expect_meta: dict, threads: int) -> VectorIndex:
-    """Load and verify an index; LabelIndexError if missing, altered or built for other inputs."""
+def load(directory: Path, name: str, expect_meta: dict, threads: int) -> tuple[np.ndarray, IndexSpec, dict, object]:
+    """Load and verify an index: (vectors, spec, meta, hnswlib graph or None), what `VectorIndex` is made of;
+    LabelIndexError if missing, altered or built for other inputs."""
     hint = "build it with VectorIndex.build(vectors, spec, meta).save(directory, name)"
     if not directory.is_dir():
         raise LabelIndexError(f"label index directory {directory} does not exist; {hint}")
@@ -91,4 +95,4 @@ def load(directory: Path, name: str, expect_meta: dict, threads: int) -> VectorI
     except (ValueError, RuntimeError, OSError) as e:
         raise LabelIndexError(f"label index file {path} is unreadable ({e}); "
                               f"delete {directory} and rebuild the index") from e
-    return VectorIndex(vecs, spec, saved_meta, hnsw)
+    return vecs, spec, saved_meta, hnsw

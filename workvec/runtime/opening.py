@@ -9,6 +9,7 @@ from pathlib import Path
 from workvec.errors import InputError
 from workvec.runtime.encoder import Encoder, Precision, Providers
 from workvec.runtime.labels import LabelIndex
+from workvec.runtime.paths import default_bundle
 from workvec.runtime.taxonomy import Taxonomy, load_taxonomy
 from workvec.runtime.vector_index import IndexSpec
 
@@ -30,12 +31,10 @@ def open_parts(
 ) -> tuple[Encoder, LabelIndex]:
     """Open the bundle (the default one of `kind` when None; an open Encoder is used as it is, so that a
     bundle serving both tasks runs one session), the taxonomy and its cached label index."""
-    from workvec.defaults import ensure_default_bundle
-
     if isinstance(bundle, Encoder):
         encoder, path = bundle, Path(bundle.info.bundle)
     else:
-        path = ensure_default_bundle(kind, progress=progress) if bundle is None else Path(bundle)
+        path = default_bundle(kind) if bundle is None else Path(bundle)
         encoder = Encoder.open(path, precision=precision, providers=providers, threads=threads)
     if kind not in encoder.manifest.tasks:
         raise InputError(f"{path} is a {encoder.manifest.kind} bundle; this needs a {kind} bundle"
@@ -50,7 +49,5 @@ def open_parts(
 def reuse_encoder(bundle: str | os.PathLike | None, kind: str, opened: Iterable[Encoder]) -> Encoder | None:
     """One of the `opened` encoders when it runs the bundle that `bundle` (None: the default one of `kind`)
     names, so that a bundle serving both tasks runs one session; else None."""
-    from workvec.defaults import ensure_default_bundle
-
-    path = Path(bundle if bundle is not None else ensure_default_bundle(kind)).resolve()
+    path = Path(bundle if bundle is not None else default_bundle(kind)).resolve()
     return next((e for e in opened if Path(e.info.bundle).resolve() == path), None)

@@ -11,42 +11,20 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from workvec.errors import InputError
+from workvec.runtime import index_files
+from workvec.runtime.index_spec import IndexSpec, is_int
+
+__all__ = ["AUTO_EXACT_BELOW", "IndexSpec", "VectorIndex"]
 
 AUTO_EXACT_BELOW = 20_000  # "auto" mode: exact search below this many rows, HNSW above
-FORMAT = 1
 _CHUNK_SCORE_BYTES = 256 * 2**20  # exact mode: at most ~256 MB of scores per chunk
 _CHUNK_GATHER_BYTES = 32 * 2**20  # re-scoring: at most ~32 MB of gathered label vectors per chunk
 _ADD_CHUNK = 8192  # rows per hnswlib add_items call (progress granularity)
-_MODES = ("hnsw", "exact", "auto")
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-
-
-@dataclass(frozen=True)
-class IndexSpec:
-    """How to build / search an index. ``threads`` is passed to hnswlib explicitly."""
-
-    mode: str = "auto"
-    M: int = 32
-    ef_construction: int = 200
-    ef: int = 128
-    threads: int = 1
-
-    def __post_init__(self) -> None:
-        if self.mode not in _MODES:
-            raise InputError(f"IndexSpec.mode must be one of {_MODES}, got {self.mode!r}")
-        for name in ("M", "ef_construction", "ef", "threads"):
-            v = getattr(self, name)
-            if not _is_int(v) or v <= 0:
-                raise InputError(f"IndexSpec.{name} must be a positive int, got {v!r}")
 
 
 def _normalize(x: np.ndarray, what: str) -> np.ndarray:
@@ -57,11 +35,6 @@ def _normalize(x: np.ndarray, what: str) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     np.divide(x, norms, out=x, where=norms > 0)
     return x
-
-
-def file_names(name: str, mode: str) -> list[str]:
-    """Files of a saved index: the vectors always (fast reload, exact re-scoring), the graph in HNSW mode."""
-    return [f"{name}.npy", f"{name}.hnsw"] if mode == "hnsw" else [f"{name}.npy"]
 
 
 def _sort_topk(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,9 +162,9 @@ class VectorIndex:
         ``ef`` (hnsw only) defaults to the spec's; an ef below k' is raised to k' silently.
         HNSW scores are recomputed exactly from the stored vectors.
         """
-        if not _is_int(k) or k <= 0:
+        if not is_int(k) or k <= 0:
             raise InputError(f"k must be a positive int, got {k!r}")
-        if ef is not None and (not _is_int(ef) or ef <= 0):
+        if ef is not None and (not is_int(ef) or ef <= 0):
             raise InputError(f"ef must be a positive int, got {ef!r}")
         q = np.asarray(queries)
         if q.ndim == 1:
@@ -252,17 +225,10 @@ class VectorIndex:
     # -------------------------------------------------------------- save/load
     def save(self, directory: Path, name: str) -> None:
         """Write ``name.npy`` (the vectors), ``name.hnsw`` in HNSW mode, then the ``name.json`` sidecar."""
-        from workvec.runtime.index_files import save
-
         with self._lock:
-            save(self, Path(directory), name)
+            index_files.save(Path(directory), name, self._vectors, self._spec, self._meta, self._hnsw)
 
     @classmethod
     def load(cls, directory: Path, name: str, expect_meta: dict | None = None, threads: int = 1) -> VectorIndex:
         """Load and verify an index; LabelIndexError if missing, altered or built for other inputs."""
-        from workvec.runtime.index_files import load
-
-        return load(Path(directory), name, cls._check_meta(expect_meta), threads)
-
-    def _hnsw_graph(self) -> object | None:
-        return self._hnsw
+        return cls(*index_files.load(Path(directory), name, cls._check_meta(expect_meta), threads))

@@ -145,7 +145,7 @@ def create_app(settings: ServeSettings, *, engine: Engine | None = None) -> Fast
     app.state.serve = state
     api_key = os.environ.get(settings.api_key_env) if settings.api_key_env else None
     app.add_middleware(Guard, api_key=api_key, max_bytes=settings.max_request_bytes, metrics=state.metrics,
-                       shed=state.shed, arrive=state.arrive)
+                       routes=app.routes, shed=state.shed, arrive=state.arrive)
     _handlers(app)
     _routes(app, state)
     return app

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
 from workvec.serve.metrics import Metrics
 
@@ -15,9 +16,6 @@ __all__ = ["Guard", "error_body"]
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json", "/redoc", "/docs/assets/swagger-ui-bundle.js",
                         "/docs/assets/swagger-ui.css", "/docs/assets/favicon.png", "/docs/assets/redoc.standalone.js"})
-ROUTES = frozenset({"/v1/normalize", "/v1/extract", "/v1/embeddings", "/health", "/ready", "/info", "/metrics",
-                    "/docs", "/openapi.json", "/redoc", "/v1/models", "/docs/assets/swagger-ui-bundle.js",
-                    "/docs/assets/swagger-ui.css", "/docs/assets/favicon.png", "/docs/assets/redoc.standalone.js"})
 
 
 def error_body(status: int, limit: str, message: str) -> bytes:
@@ -41,12 +39,14 @@ class Guard:
     refusal (the backlog is over budget: refused before the body is read); count each POST /v1/* request
     as arriving (`arrive`) until it queues its texts or leaves; time and count every request, and
     say the time in a `Server-Timing: app;dur=MS` header (so a client can tell server time from network and
-    accept-queue time)."""
+    accept-queue time). `routes`: the app's route list (`app.routes`, read per request, so routes added after
+    the middleware count): a request's metric label is the path of the route it matches, else "other"."""
 
-    def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics,
+    def __init__(self, app, *, api_key: str | None, max_bytes: int, metrics: Metrics, routes: Sequence[BaseRoute] = (),
                  shed: Callable[[], tuple | None] | None = None,
                  arrive: Callable[[], Callable[[], None]] | None = None) -> None:
         self.app = app
+        self.routes = routes
         self.shed = shed
         self.arrive = arrive
         self.api_key = api_key.encode() if api_key else None
@@ -58,7 +58,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        route = path if path in ROUTES else "other"
+        route = self.route_label(scope)
         started = time.perf_counter()
         status = {"code": 500}
 
@@ -84,6 +84,14 @@ class Guard:
             if settle is not None:
                 settle()
             self.metrics.observe_request(route, status["code"], time.perf_counter() - started)
+
+    def route_label(self, scope) -> str:
+        """The path (template) of the app route that `scope` matches, by path alone (a wrong method still counts),
+        else "other": the metrics' route label, so every route is labelled and the label set stays bounded."""
+        for route in self.routes:
+            if route.matches(scope)[0] is not Match.NONE:
+                return getattr(route, "path", "other")
+        return "other"
 
     def _refusal(self, scope, path: str) -> tuple | None:
         headers = dict(scope["headers"])
