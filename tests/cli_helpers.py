@@ -43,7 +43,7 @@ def error_line(err: str) -> str:
 
 def check_skills_json(out: str, text: str = AD) -> list[dict]:
     data = json.loads(out)
-    assert set(data) == {"skills", "skipped"}
+    assert set(data) == {"skills", "skipped", "truncated"}
     for skill in data["skills"]:
         assert set(skill) == {"id", "label", "score", "sentence", "sentence_start", "sentence_end", "evidence", "related"}
         assert text[skill["sentence_start"]:skill["sentence_end"]] == skill["sentence"]

@@ -67,12 +67,12 @@ def test_sample_run_equals_the_library_ad_by_ad(models, tmp_path, capsys):
     for row in skills:
         by_ad.setdefault(row["id"], []).append(row)
     for ad, raw in zip(ads, sample):
-        alone = extractor.extract(raw["text"])
+        alone = extractor.extract(raw["text"]).skills
         got = [(r["skill_id"], r["score"], r["sentence_start"], r["sentence_end"],
                 [(e["text"], e["start"], e["end"], e["weight"]) for e in r["evidence"]]) for r in by_ad.get(ad["id"], [])]
         assert got == [(m.id, m.score, m.sentence_start, m.sentence_end,
                         [(e.text, e.start, e.end, e.weight) for e in m.evidence]) for m in alone], ad["id"]
-        answer = normalizer.answer([raw["title"]], k=2)[0]  # what `workvec normalize` answers: cleaned title
+        answer = normalizer.normalize([raw["title"]], k=2)[0]  # what `workvec normalize` answers: cleaned title
         top = answer.matches
         assert (ad["occupation_id"], ad["occupation_score"], ad["runner_up_id"], ad["runner_up_score"]) == \
             (top[0].id, top[0].score, top[1].id, top[1].score), ad["id"]

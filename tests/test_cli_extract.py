@@ -82,7 +82,7 @@ def test_extract_file_and_stdin_match_the_argument(capsys, monkeypatch, skill_bu
 def test_extract_empty_text(capsys, skill_bundle, skills_index, text) -> None:
     code, out, err = extract(capsys, skill_bundle, skills_index, text, "--json")
     assert code == 0, err
-    assert json.loads(out) == {"skills": [], "skipped": []}
+    assert json.loads(out) == {"skills": [], "skipped": [], "truncated": False}
     assert "empty" in err
 
 
@@ -90,7 +90,7 @@ def test_extract_empty_stdin(capsys, monkeypatch, skill_bundle, skills_index) ->
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
     code, out, err = extract(capsys, skill_bundle, skills_index, "-", "--json")
     assert code == 0, err
-    assert json.loads(out) == {"skills": [], "skipped": []}
+    assert json.loads(out) == {"skills": [], "skipped": [], "truncated": False}
 
 
 @pytest.mark.parametrize("content, message", [

@@ -106,7 +106,7 @@ def test_normalize_says_no_match_below_the_floor(capsys, minilm_title, jobs_inde
 def test_normalize_bad_k(capsys, title_bundle, jobs_csv, jobs_index, k) -> None:
     code, out, err = normalize(capsys, title_bundle, jobs_index, "chef", "--taxonomy", jobs_csv, "--k", k)
     assert code == 2 and out == ""
-    assert "--k must be a positive integer" in error_line(err)
+    assert "k must be a positive integer" in error_line(err)
 
 
 def test_normalize_missing_taxonomy_file(capsys, title_bundle, tmp_path) -> None:

@@ -71,7 +71,7 @@ def test_closed_pipe_ends_quietly(home, tmp_path, tiny_title_bundle) -> None:
 
 def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bundle, tiny_skill_bundle) -> None:
     extracted = run("extract", "", "--json", "--bundle", str(tiny_skill_bundle), home=home)
-    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": []}
+    assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": [], "truncated": False}
     assert "empty" in extracted.stderr.decode()
     normalized = run("normalize", "", "--json", "--taxonomy", "onet", "--bundle", str(tiny_title_bundle), home=home)
     assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "cleaned": "", "no_match": True,
@@ -83,7 +83,7 @@ def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bund
 @pytest.mark.parametrize("argv, message", [
     ((b"normalize", b"caf\xe9"), "argument 2 is not valid UTF-8"),
     ((b"normalize",), "no titles given"),
-    ((b"normalize", b"x", b"--k", b"0"), "--k must be a positive integer"),
+    ((b"normalize", b"x", b"--k", b"0"), "k must be a positive integer (got 0)"),
     ((b"extract", b"x", b"--threshold", b"2"), "threshold must be within [0, 1]"),
     ((b"normalize", b"--file", b"/nonexistent/titles.txt"), "does not exist"),
 ])

@@ -145,14 +145,14 @@ def test_same_named_bundles_used_alternately_never_collide(tiny_title_bundle: Pa
     want = {}
     for bundle in (first, second):
         normalizer = TitleNormalizer.open(bundle, taxonomy=jobs, index_dir=index_dir, progress=False)
-        want[bundle] = normalizer.normalize(["head chef", "staff nurse"], k=3)
+        want[bundle] = normalizer.search(["head chef", "staff nurse"], k=3)
     assert want[first] != want[second], "the two bundles should rank differently"
     assert len(key_folders(index_dir)) == 2
     built = files_with_mtimes(index_dir)
     age_files(index_dir)
     for bundle in (first, second, first, second):
         normalizer = TitleNormalizer.open(bundle, taxonomy=jobs, index_dir=index_dir, strict=True, progress=False)
-        assert normalizer.normalize(["head chef", "staff nurse"], k=3) == want[bundle]
+        assert normalizer.search(["head chef", "staff nurse"], k=3) == want[bundle]
     assert files_with_mtimes(index_dir) == dict.fromkeys(built, OLD_NS), "an index was rebuilt"
     assert "rebuilding" not in capsys.readouterr().err
 

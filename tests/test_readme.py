@@ -6,6 +6,8 @@ Fast tier: $WORKVEC_HOME holds the committed tiny bundles as the default bundles
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 import shutil
@@ -56,6 +58,29 @@ def test_readme_python_blocks_run(tiny_title_bundle: Path, tiny_skill_bundle: Pa
     work.mkdir()
     check_readme(home, work)
     assert (home / "indexes").is_dir(), "the README's objects should cache their label indexes under WORKVEC_HOME"
+
+
+def _literal(pattern: str, code: str):
+    match = re.search(pattern, code)
+    assert match, f"the README's first python block no longer has {pattern!r}"
+    return ast.literal_eval(match.group(1))
+
+
+def test_readme_python_prints_what_the_cli_prints(tiny_title_bundle: Path, tiny_skill_bundle: Path,
+                                                  tmp_path: Path) -> None:
+    """The first block's JSON lines equal `workvec normalize ... --json` and `workvec extract ... --json`."""
+    home = home_with_default_bundles(tmp_path / "home", tiny_title_bundle, tiny_skill_bundle)
+    code = python_blocks()[0]
+    titles, k = _literal(r"normalize\((\[[^\]]*\])", code), _literal(r"normalize\(\[[^\]]*\], k=(\d+)\)", code)
+    ad = _literal(r"\nad = (\"[^\n]*\")\n", code)
+    printed = run_block(code, home, tmp_path)
+    assert printed.returncode == 0, printed.stderr
+    cli = [run_block(f"import sys; from workvec.cli import main; sys.exit(main({argv!r}))", home, tmp_path)
+           for argv in (["normalize", *titles, "--k", str(k), "--json"], ["extract", ad, "--json"])]
+    assert all(done.returncode == 0 for done in cli), [done.stderr for done in cli]
+    lines = [json.loads(line) for line in printed.stdout.splitlines()]
+    assert lines == [json.loads(line) for done in cli for line in done.stdout.splitlines()]
+    assert lines[0]["query"] == titles[0] and "skipped" in lines[-1]
 
 
 def test_a_broken_readme_block_fails(tiny_title_bundle: Path, tmp_path: Path) -> None:

@@ -68,11 +68,11 @@ def test_results_match_the_library(server, tmp_path):
         raw = _post(c, "/v1/normalize", {"titles": QUERIES[:3], "k": 3, "clean": False}).json()
         ads = _post(c, "/v1/extract", {"texts": ADS, "threshold": 0.5}).json()
     titles = engine.sides["title"].matcher
-    assert got == {"results": [a.to_json() for a in titles.answer(QUERIES[:3], k=3)]}
-    assert raw == {"results": [a.to_json() for a in titles.answer(QUERIES[:3], k=3, clean=False)]}
+    assert got == {"results": [a.to_json() for a in titles.normalize(QUERIES[:3], k=3)]}
+    assert raw == {"results": [a.to_json() for a in titles.normalize(QUERIES[:3], k=3, clean=False)]}
     assert [r["cleaned"] for r in got["results"]] != QUERIES[:3]  # cleaning ran ("RN night shift" -> "RN")
-    extractor = engine._extractor(0.5, 5)
-    assert ads == {"results": [{"skills": [m.to_json() for m in extractor.extract(ad)]} for ad in ADS]}
+    extractor = engine.sides["skill"].matcher
+    assert ads == {"results": [extractor.extract(ad, threshold=0.5).to_json() for ad in ADS]}
     assert any(r["skills"] for r in ads["results"])
 
 
@@ -101,7 +101,8 @@ def _error(response: httpx.Response, status: int, limit: str) -> dict:
 def test_limits_and_bad_input(server):
     with server.client() as c:
         _error(_post(c, "/v1/embeddings", {"input": "x", "model": "nope"}), 404, "loaded_models")
-        _error(_post(c, "/v1/normalize", {"titles": ["x"], "taxonomy": "esco-occupations"}), 404, "loaded_models")
+        wrong = _error(_post(c, "/v1/normalize", {"titles": ["x"], "taxonomy": "esco-occupations"}), 422, "input")
+        assert "taxonomy 'esco-occupations' is not loaded" in wrong["message"]
         _error(_post(c, "/v1/normalize", {"titles": ["x"] * 17}), 413, "max_texts")
         _error(_post(c, "/v1/normalize", {"titles": ["x" * 5000]}), 413, "max_request_bytes")
         streamed = c.post("/v1/normalize", content=iter([b'{"titles": ["', b"y" * 5000, b'"]}']),
@@ -111,11 +112,15 @@ def test_limits_and_bad_input(server):
                422, "schema")
         _error(_post(c, "/v1/normalize", {"titles": "one string"}), 422, "schema")
         _error(_post(c, "/v1/normalize", {"titles": [1, 2]}), 422, "schema")
-        _error(_post(c, "/v1/normalize", {"titles": ["x"], "k": 0}), 422, "schema")
-        _error(_post(c, "/v1/extract", {"texts": ["x"], "threshold": 2}), 422, "schema")
+        # settings are checked by the runtime: the CLI's message (tests/test_doors.py compares them)
+        assert _error(_post(c, "/v1/normalize", {"titles": ["x"], "k": 0}), 422, "input")["message"] == \
+            "k must be a positive integer (got 0)"
+        _error(_post(c, "/v1/extract", {"texts": ["x"], "threshold": 2}), 422, "input")
+        _error(_post(c, "/v1/extract", {"texts": ["x"], "k": 1, "top_k": 1}), 422, "schema")
         _error(_post(c, "/v1/extract", {"text": ["x"]}), 422, "schema")
         assert _post(c, "/v1/normalize", {"titles": []}).json() == {"results": []}
-        assert _post(c, "/v1/extract", {"texts": [""]}).json() == {"results": [{"skills": []}]}
+        assert _post(c, "/v1/extract", {"texts": [""]}).json() == \
+            {"results": [{"skills": [], "skipped": [], "truncated": False}]}
 
 
 def test_api_key(server):
@@ -238,7 +243,6 @@ def test_bad_bundle_is_one_line_error(tmp_path):
     assert "workvec: error:" in done.stderr and "Traceback" not in done.stderr
 
 
-
 def _sample_path(route) -> str:
     """A request path that `route` serves (a template's parameters filled in, a mount's file below it)."""
     from starlette.routing import Mount
@@ -271,3 +275,16 @@ def test_every_route_is_labelled_by_its_path_and_unknown_paths_are_other():
     text = client.get("/metrics").text
     for pair in ('route="/health",status="200"', 'route="other",status="404"', 'route="/metrics",status="405"'):
         assert pair in text
+
+
+def test_a_text_longer_than_the_queue_is_a_413_not_a_429(tmp_path):
+    """An idle server refuses a text with more distinct sentences than --max-queue with a 413 naming the limit
+    (a 429 would never clear), counts it, and serves the same sentences repeated (each runs once)."""
+    many = " ".join(f"Skill number {i} is Python." for i in range(12))
+    with running(serve_args(tmp_path, "--max-queue", "8"), tmp_path) as srv, srv.client() as c:
+        body = _error(_post(c, "/v1/extract", {"texts": [many]}), 413, "max_queue")
+        assert "12 distinct sentences" in body["message"] and "--max-queue" in body["message"]
+        repeated = _post(c, "/v1/extract", {"texts": ["You know Python. " * 40]})
+        assert repeated.status_code == 200 and repeated.json()["results"][0]["skills"]
+        metrics = c.get("/metrics").text
+    assert 'workvec_rejected_total{limit="max_queue"} 1.0' in metrics

@@ -65,10 +65,10 @@ def test_the_shipped_model_normalizes_and_extracts(tmp_path: Path) -> None:
                                                ("py", "Python (computer programming)", ("Python",)),
                                                ("cook", "cook", ("chef",))])
     titles = TitleNormalizer.open(taxonomy=tax, index_dir=tmp_path / "idx", threads=1)
-    assert [m[0].id for m in titles.normalize(["Sr. Java Dev", "RN night shift"], k=1)] == ["dev", "nurse"]
+    assert [m[0].id for m in titles.search(["Sr. Java Dev", "RN night shift"], k=1)] == ["dev", "nurse"]
     skills = SkillExtractor.open(taxonomy=tax, index_dir=tmp_path / "idx", threads=1, threshold=0.5)
     found = skills.extract("You write clean Python code every day.")
-    assert found and found[0].id == "py"
+    assert found.skills and found.skills[0].id == "py"
     shared = SkillExtractor.open(titles.encoder, taxonomy=tax, index_dir=tmp_path / "idx", threshold=0.5)
     assert shared.encoder is titles.encoder and shared.extract("You write clean Python code every day.") == found
 
@@ -77,8 +77,9 @@ def test_a_qualified_title_scores_as_its_better_text(tmp_path: Path) -> None:
     tax = write_taxonomy(tmp_path / "tax.csv", [("dev", "software developer", ()), ("web", "web designer", ()),
                                                ("boot", "boot maker", ()), ("nurse", "nurse", ())])
     titles = TitleNormalizer.open(taxonomy=tax, index_dir=tmp_path / "idx", threads=1)
-    (answer,) = titles.answer(["Sr. Java Developer (Spring Boot)"], k=4, floor=None)
-    full, bare = titles.normalize(["Java Developer (Spring Boot)", "Java Developer"], k=4)
+    unfloored = TitleNormalizer(titles.encoder, titles.labels, floor=None)
+    (answer,) = unfloored.normalize(["Sr. Java Developer (Spring Boot)"], k=4)
+    full, bare = titles.search(["Java Developer (Spring Boot)", "Java Developer"], k=4)
     best = {m.id: max(m.score, next(b.score for b in bare if b.id == m.id)) for m in full}
     assert answer.cleaned == "Java Developer (Spring Boot)"
     assert [(m.id, m.score) for m in answer.matches] == sorted(best.items(), key=lambda kv: -kv[1])

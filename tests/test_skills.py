@@ -80,7 +80,7 @@ def reference_concepts(encoder: Encoder, esco: LabelIndex, sentences: list[str],
 def test_exact_extract_reports_the_reference_top_skills(encoder: Encoder, esco: LabelIndex) -> None:
     sentence = "Strong Python programming skills and experience with SQL databases are required."
     settings = ExtractSettings(threshold=TINY_THRESHOLD, exact=True)
-    found = SkillExtractor(encoder, esco, settings).extract(sentence)
+    found = SkillExtractor(encoder, esco, settings).extract(sentence).skills
     want = reference_concepts(encoder, esco, [sentence], settings.threshold)
     assert want, "pick a lower TINY_THRESHOLD: nothing reaches it"
     got = reported(found)
@@ -93,7 +93,7 @@ def test_bounded_extract_equals_scoring_every_label(encoder: Encoder, esco: Labe
     """Exact mode scores only labels whose best token cosine reaches the threshold: per sentence, the same
     concepts and scores as scoring every label."""
     settings = ExtractSettings(threshold=0.8, exact=True)
-    per_sentence = SkillExtractor(encoder, esco, settings).extract_sentences(LINES)
+    per_sentence = [o.matches for o in SkillExtractor(encoder, esco, settings).run(LINES)]
     total = 0
     for line, matches in zip(LINES, per_sentence):
         got, want = reported(matches), reference_concepts(encoder, esco, [line], settings.threshold)
@@ -113,7 +113,7 @@ def test_hnsw_candidates_get_exact_scores(encoder: Encoder, small_hnsw: LabelInd
         assert 0 < len(rows) < len(small_hnsw.labels) and len(np.unique(rows)) == len(rows)
         all_rows, all_scores = every.score_sentence_tokens(encoded.vectors)
         np.testing.assert_allclose(scores, all_scores[rows], atol=1e-5)
-    for match in candidates.extract(AD):
+    for match in candidates.extract(AD).skills:
         check_match(match, AD)
 
 
@@ -138,7 +138,7 @@ def test_evidence_spans_with_real_offsets_never_overlap(encoder: Encoder) -> Non
 
 
 def test_offsets_index_the_ad(encoder: Encoder, esco: LabelIndex) -> None:
-    found = SkillExtractor(encoder, esco, ExtractSettings(threshold=0.3, k=8)).extract(AD)
+    found = SkillExtractor(encoder, esco, ExtractSettings(threshold=0.3, k=8)).extract(AD).skills
     assert len(found) >= 20
     spans = split_sentences(AD)
     assert len({m.sentence_start for m in found}) > 3, "matches from several sentences expected"
@@ -152,7 +152,7 @@ def test_offsets_index_the_ad(encoder: Encoder, esco: LabelIndex) -> None:
 
 def test_extract_ranks_distinct_skills_above_the_threshold(extractor: SkillExtractor, encoder: Encoder,
                                                            esco: LabelIndex) -> None:
-    found = extractor.extract(AD)
+    found = extractor.extract(AD).skills
     assert found
     scores = [m.score for m in found]
     assert scores == sorted(scores, reverse=True)
@@ -160,6 +160,6 @@ def test_extract_ranks_distinct_skills_above_the_threshold(extractor: SkillExtra
     assert min(scores) >= extractor.settings.threshold
     sentences = {s.text for s in split_sentences(AD)}
     assert {m.sentence for m in found} <= sentences
-    one = SkillExtractor(encoder, esco, ExtractSettings(threshold=TINY_THRESHOLD, k=1)).extract(AD)
+    one = SkillExtractor(encoder, esco, ExtractSettings(threshold=TINY_THRESHOLD, k=1)).extract(AD).skills
     assert 0 < len(one) <= len(sentences)
     assert len({m.sentence for m in one}) == len(one), "k=1 keeps one skill per sentence"

@@ -42,20 +42,21 @@ BATCH_TEXTS = [AD, "", "\n".join(LINES), "Python", AD.replace("\n", " "), "• �
 def test_extract_batch_equals_extract_one_by_one(tiny_skill_bundle: Path, esco: LabelIndex) -> None:
     fp32 = SkillExtractor(Encoder.open(tiny_skill_bundle, precision="fp32"), esco,
                           ExtractSettings(threshold=TINY_THRESHOLD))
-    batch = fp32.extract_batch(BATCH_TEXTS)
-    assert_same_matches(batch, [fp32.extract(t) for t in BATCH_TEXTS])
-    assert batch[1] == [] and batch[5] == [] and batch[0]
+    batch = [r.skills for r in fp32.extract_batch(BATCH_TEXTS)]
+    assert_same_matches(batch, [fp32.extract(t).skills for t in BATCH_TEXTS])
+    assert batch[1] == () and batch[5] == () and batch[0]
     assert fp32.extract_batch([]) == []
 
 
 def test_int8_extract_batch_equals_extract_one_by_one(extractor: SkillExtractor) -> None:
     """Per-row int8 activations: a sentence's matches do not depend on its batch-mates (issue 9)."""
-    assert_same_matches(extractor.extract_batch(BATCH_TEXTS), [extractor.extract(t) for t in BATCH_TEXTS])
+    assert_same_matches([r.skills for r in extractor.extract_batch(BATCH_TEXTS)],
+                        [extractor.extract(t).skills for t in BATCH_TEXTS])
 
 
 def test_extract_sentences_then_merge_is_extract(extractor: SkillExtractor) -> None:
     spans = split_sentences(AD)
-    per_sentence = extractor.extract_sentences([s.text for s in spans])
+    per_sentence = [o.matches for o in extractor.run([s.text for s in spans])]
     assert len(per_sentence) == len(spans)
     for span, matches in zip(spans, per_sentence):
         assert extractor.settings.k is None or len(matches) <= extractor.settings.k
@@ -63,7 +64,7 @@ def test_extract_sentences_then_merge_is_extract(extractor: SkillExtractor) -> N
             check_match(m, span.text)
             assert (m.sentence_start, m.sentence_end) == (0, len(span.text))
     merged = merge_sentences(spans, per_sentence)
-    assert merged == extractor.extract(AD)
+    assert tuple(merged) == extractor.extract(AD).skills
     for m in merged:
         check_match(m, AD)
 
@@ -107,20 +108,20 @@ def test_open_builds_the_same_extractor(tiny_skill_bundle: Path, extractor: Skil
     opened = SkillExtractor.open(tiny_skill_bundle, threshold=TINY_THRESHOLD, k=extractor.settings.k,
                                  index_dir=shared_index_dir(tmp_path_factory, "esco"), progress=False)
     assert opened.settings == extractor.settings and opened.labels.taxonomy.name == "esco-skills"
-    assert opened.extract(AD) == extractor.extract(AD)
+    assert opened.extract(AD).skills == extractor.extract(AD).skills
     with pytest.raises(TypeError):
         SkillExtractor.open(tiny_skill_bundle, "esco-skills")  # type: ignore[misc]  # options are keyword-only
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n\t", "-----\n* * *", "• • •"])
 def test_text_without_words_has_no_skills(extractor: SkillExtractor, text: str) -> None:
-    assert extractor.extract(text) == []
+    assert extractor.extract(text).skills == ()
 
 
 @pytest.mark.parametrize("text", [None, b"Python programming", ["Python programming"], 42])
 def test_non_string_text_is_a_type_error(extractor: SkillExtractor, text) -> None:
     with pytest.raises(TypeError, match="text must be str"):
-        extractor.extract(text)
+        extractor.extract(text).skills
 
 
 @pytest.mark.parametrize("kwargs", [{"threshold": -0.1}, {"threshold": 1.5}, {"threshold": math.nan},
@@ -152,7 +153,7 @@ def test_a_multi_chunk_ad(extractor: SkillExtractor) -> None:
     ad = "\n".join(lines)
     sentences = {s.text for s in split_sentences(ad)}
     assert len(sentences) > 2 * SENTENCES_PER_CHUNK
-    found = extractor.extract(ad)
+    found = extractor.extract(ad).skills
     assert len(found) > 10 and len({m.id for m in found}) == len(found)
     assert {m.sentence for m in found} <= sentences
     assert [m.score for m in found] == sorted((m.score for m in found), reverse=True)
@@ -164,6 +165,6 @@ def test_a_multi_chunk_ad(extractor: SkillExtractor) -> None:
 def test_a_one_megabyte_ad_completes(extractor: SkillExtractor) -> None:
     ad = "\n".join(_corpus_lines(1_000_000))
     assert len(ad) >= 1_000_000
-    found = extractor.extract(ad)
-    assert isinstance(found, list) and found
+    found = extractor.extract(ad).skills
+    assert isinstance(found, tuple) and found
     assert len({m.id for m in found}) == len(found)

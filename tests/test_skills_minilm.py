@@ -22,7 +22,7 @@ def minilm(minilm_skill: Path, tmp_path_factory) -> SkillExtractor:
 
 
 def test_minilm_finds_the_obvious_skills(minilm: SkillExtractor) -> None:
-    found = minilm.extract(AD)
+    found = minilm.extract(AD).skills
     assert min(m.score for m in found) >= minilm.settings.threshold
     labels = {m.label for m in found}
     assert {"Python (computer programming)", "operate forklift"} <= labels, sorted(labels)

@@ -1,4 +1,4 @@
-"""TitleNormalizer.answer: cleaned titles, the original kept, and the calibrated no-match floor (real MiniLM
+"""TitleNormalizer.normalize (plan -> search -> finish): cleaned titles, the original kept, and the calibrated no-match floor (real MiniLM
 title bundle, the embedded ESCO occupations)."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from conftest import shared_index_dir
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.taxonomy import load_taxonomy
-from workvec.runtime.title_answer import make_answers, no_match_floor, title_queries
+from workvec.runtime.settings import NormalizeSettings
+from workvec.runtime.title_answer import no_match_floor
+from workvec.runtime.title_job import TitleJob, title_queries
 from workvec.runtime.titles import DEFAULT_TAXONOMY, TitleMatch, TitleNormalizer
 
 
@@ -29,6 +31,18 @@ def test_a_trailing_qualifier_is_also_searched_without_it() -> None:
                                       ("(Marketing)",), ("Engineer [R&D] ", "Engineer"),
                                       ("Cook (Day) (Night)", "Cook (Day)")]
     assert title_queries(cleaned, clean=False) == [(t,) for t in cleaned]  # --no-clean: the title as given
+    assert title_queries(["", "  "]) == [(), ()]  # a blank title searches nothing
+
+
+def test_a_job_searches_each_distinct_text_once() -> None:
+    job = TitleJob.plan(["Nurse (m/w/d)", "Nurse", "Nurse (Night)", "", "Nurse"], NormalizeSettings(), floor=0.5)
+    assert job.texts == ("Nurse", "Nurse (Night)")
+    assert job.queries == ((0,), (0,), (1, 0), (), (0,))
+    answers = job.finish([[_match("nurse", 0.9)], [_match("night", 0.6)]])
+    assert [a.matches[0].id if a.matches else None for a in answers] == ["nurse", "nurse", "nurse", None, "nurse"]
+    assert answers[3].no_match and answers[2].cleaned == "Nurse (Night)"
+    with pytest.raises(ValueError, match="2 texts were planned but 1"):
+        job.finish([[]])
 
 
 def _match(id_: str, score: float, via: str = "") -> TitleMatch:
@@ -36,28 +50,26 @@ def _match(id_: str, score: float, via: str = "") -> TitleMatch:
 
 
 def test_answers_keep_each_concepts_best_score_over_the_texts() -> None:
-    queries = [("Java Developer (Spring Boot)", "Java Developer"), ("Nurse",)]
-    found = [[_match("web", 0.52), _match("dev", 0.49, "full")],  # the full title
-             [_match("dev", 0.66, "bare"), _match("apps", 0.62), _match("web", 0.52, "bare")],  # without "(...)"
-             [_match("nurse", 0.9)]]
-    java, nurse = make_answers(["Sr. Java Developer (Spring Boot)", "Nurse"], [q[0] for q in queries], queries,
-                               found, floor=0.53, k=3)
+    found = {"Java Developer (Spring Boot)": [_match("web", 0.52), _match("dev", 0.49, "full")],  # the full title
+             "Java Developer": [_match("dev", 0.66, "bare"), _match("apps", 0.62), _match("web", 0.52, "bare")],
+             "Nurse": [_match("nurse", 0.9)]}
+    job = TitleJob.plan(["Sr. Java Developer (Spring Boot)", "Nurse"], NormalizeSettings(k=3), floor=0.53)
+    java, nurse = job.finish([found[text] for text in job.texts])
     assert [(m.id, m.score, m.matched_label) for m in java.matches] == [("dev", 0.66, "bare"), ("apps", 0.62, "apps"),
                                                                          ("web", 0.52, "web")]  # a tie keeps the first
     assert java.cleaned == "Java Developer (Spring Boot)" and not java.no_match
     assert [m.id for m in nurse.matches] == ["nurse"]
-    (low,) = make_answers(["x (y)"], ["x (y)"], [("x (y)", "x")], [[_match("a", 0.3)], [_match("b", 0.5)]],
-                          floor=0.53, k=1)
+    job = TitleJob.plan(["x (y)"], NormalizeSettings(k=1), floor=0.53)
+    (low,) = job.finish([[_match("a", 0.3)], [_match("b", 0.5)]])
     assert [m.id for m in low.matches] == ["b"] and low.no_match  # k caps the merged list; floor on its best
 
 
 def test_tied_concepts_keep_one_order_for_every_k() -> None:
     """Concepts sharing a label tie exactly ("physician": general practitioner, specialised doctor)."""
-    queries = [("Physician (Psychiatrist)", "Physician")]
     full = [_match("lecturer", 0.76), _match("specialist", 0.74), _match("gp", 0.70)]
     bare = [_match("gp", 1.0), _match("specialist", 1.0), _match("lecturer", 0.76)]
-    orders = [[m.id for m in make_answers(["t"], ["t"], queries, [full[:k], bare[:k]], floor=None, k=k)[0].matches]
-              for k in (1, 2, 3)]
+    jobs = [TitleJob.plan(["Physician (Psychiatrist)"], NormalizeSettings(k=k), floor=None) for k in (1, 2, 3)]
+    orders = [[m.id for m in job.finish([full[:k], bare[:k]])[0].matches] for k, job in zip((1, 2, 3), jobs)]
     assert orders == [["gp"], ["gp", "specialist"], ["gp", "specialist", "lecturer"]]
 
 
@@ -69,7 +81,7 @@ def test_default_taxonomy_is_esco_occupations() -> None:
 @pytest.mark.integration
 def test_answers_clean_keep_the_query_and_flag_no_match(normalizer: TitleNormalizer) -> None:
     titles = ["Warehouse Worker (m/w/d)", "Pflegefachkraft", "   "]
-    worker, german, blank = normalizer.answer(titles, k=3)
+    worker, german, blank = normalizer.normalize(titles, k=3)
     assert (worker.query, worker.cleaned, worker.no_match) == ("Warehouse Worker (m/w/d)", "Warehouse Worker", False)
     assert "warehouse worker" in [m.label for m in worker.matches[:2]]  # ties with "warehouse order picker" (0.99)
     assert german.no_match and len(german.matches) == 3  # best candidates kept for inspection
@@ -80,7 +92,8 @@ def test_answers_clean_keep_the_query_and_flag_no_match(normalizer: TitleNormali
 
 @pytest.mark.integration
 def test_cleaning_and_floor_can_be_turned_off(normalizer: TitleNormalizer) -> None:
-    (raw,) = normalizer.answer(["Pflegefachkraft (m/w/d)"], k=2, clean=False, floor=None)
+    unfloored = TitleNormalizer(normalizer.encoder, normalizer.labels, floor=None)
+    (raw,) = unfloored.normalize(["Pflegefachkraft (m/w/d)"], k=2, clean=False)
     assert raw.cleaned == raw.query and raw.no_match is False
 
 

@@ -92,7 +92,7 @@ def test_concepts_score_by_their_best_label_exactly(tiny_title_bundle: Path, job
     assert index.index.mode == "exact"
     normalizer = TitleNormalizer(encoder, index)
     k = 4
-    results = normalizer.normalize(TITLES, k=k)
+    results = normalizer.search(TITLES, k=k)
     assert len(results) == len(TITLES)
     queries = encoder.encode(TITLES).astype(np.float64)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
@@ -113,7 +113,7 @@ def test_concepts_score_by_their_best_label_exactly(tiny_title_bundle: Path, job
 
 
 def test_k_larger_than_the_taxonomy_returns_every_concept(jobs_normalizer: TitleNormalizer, jobs: Taxonomy) -> None:
-    (matches,) = jobs_normalizer.normalize(["line cook"], k=50)
+    (matches,) = jobs_normalizer.search(["line cook"], k=50)
     assert sorted(m.id for m in matches) == sorted(c.id for c in jobs.concepts)
     check_ranking(matches, jobs, 50)
 
@@ -124,30 +124,30 @@ def test_a_concept_with_many_close_labels_does_not_crowd_out_the_others(encoder:
     taxonomy = Taxonomy.open(write_taxonomy(tmp_path / "crowded.csv", rows))
     normalizer = TitleNormalizer(encoder, index_of(encoder, taxonomy, tmp_path))
     for k in (1, 3, 4):
-        (matches,) = normalizer.normalize(["software developer"], k=k)
+        (matches,) = normalizer.search(["software developer"], k=k)
         assert len(matches) == k, f"k={k}: only {[m.id for m in matches]} though the taxonomy has 4 concepts"
         assert matches[0].id == "dev"
         check_ranking(matches, taxonomy, k)
 
 
 def test_blank_titles_get_empty_lists_in_place(jobs_normalizer: TitleNormalizer, jobs: Taxonomy) -> None:
-    results = jobs_normalizer.normalize(["", "sous chef", "   ", "\t\n", "truck driver"], k=3)
+    results = jobs_normalizer.search(["", "sous chef", "   ", "\t\n", "truck driver"], k=3)
     assert [len(r) for r in results] == [0, 3, 0, 0, 3]
     assert results[1][0].id == "chef" and results[4][0].id == "driver"  # exact label texts
-    assert jobs_normalizer.normalize(["", " "], k=2) == [[], []]
-    assert jobs_normalizer.normalize([], k=2) == []
+    assert jobs_normalizer.search(["", " "], k=2) == [[], []]
+    assert jobs_normalizer.search([], k=2) == []
 
 
 @pytest.mark.parametrize("k", [0, -1, 2.5, "3", None])
 def test_bad_k_is_an_input_error(jobs_normalizer: TitleNormalizer, k) -> None:
     with pytest.raises(InputError, match="k must be a positive integer"):
-        jobs_normalizer.normalize(["chef"], k=k)
+        jobs_normalizer.search(["chef"], k=k)
 
 
 @pytest.mark.parametrize("titles", [["chef", None], [3], [b"chef"], "chef"])
 def test_non_string_titles_are_a_type_error(jobs_normalizer: TitleNormalizer, titles) -> None:
     with pytest.raises(TypeError):
-        jobs_normalizer.normalize(titles, k=2)
+        jobs_normalizer.search(titles, k=2)
 
 
 def test_title_normalizer_needs_a_title_bundle(tiny_skill_bundle: Path, tmp_path: Path, jobs: Taxonomy) -> None:
@@ -159,7 +159,7 @@ def test_title_normalizer_needs_a_title_bundle(tiny_skill_bundle: Path, tmp_path
 
 
 def test_matches_serialise_to_json(jobs_normalizer: TitleNormalizer) -> None:
-    (matches,) = jobs_normalizer.normalize(["sous chef"], k=2)
+    (matches,) = jobs_normalizer.search(["sous chef"], k=2)
     data = matches[0].to_json()
     assert data == {"id": "chef", "label": "chef", "score": matches[0].score, "matched_label": "sous chef"}
 
@@ -169,14 +169,14 @@ def test_matches_serialise_to_json(jobs_normalizer: TitleNormalizer) -> None:
 
 def test_open_takes_a_name_a_path_or_a_taxonomy(tiny_title_bundle: Path, jobs_csv: Path, jobs: Taxonomy,
                                                 jobs_normalizer: TitleNormalizer, tmp_path: Path) -> None:
-    want = jobs_normalizer.normalize(TITLES, k=3)
+    want = jobs_normalizer.search(TITLES, k=3)
     for taxonomy in (jobs, jobs_csv, str(jobs_csv)):
         titles = TitleNormalizer.open(tiny_title_bundle, taxonomy=taxonomy, index_dir=tmp_path, progress=False)
-        assert titles.normalize(TITLES, k=3) == want
+        assert titles.search(TITLES, k=3) == want
     assert inspect.signature(TitleNormalizer.open).parameters["taxonomy"].default == "esco-occupations"
     onet = TitleNormalizer.open(tiny_title_bundle, taxonomy="onet", index_dir=tmp_path, progress=False)
     assert onet.labels.taxonomy.name == "onet" and len(onet.labels.taxonomy) > 1000
-    (matches,) = onet.normalize(["Registered Nurses"], k=2)
+    (matches,) = onet.search(["Registered Nurses"], k=2)
     assert matches[0].label == "Registered Nurses" and matches[0].id == "29-1141.00"  # exact label text
     with pytest.raises(TypeError):
         TitleNormalizer.open(tiny_title_bundle, "onet")  # type: ignore[misc]  # options are keyword-only
@@ -190,7 +190,7 @@ def test_open_without_a_bundle_uses_the_default_one(tiny_title_bundle: Path, job
     monkeypatch.setenv("WORKVEC_TITLE_BUNDLE", str(tmp_path / "bundles" / "minilm-title"))  # instead of the shipped one
     titles = TitleNormalizer.open(taxonomy=jobs, progress=False)
     assert Path(titles.encoder.info.bundle) == tmp_path / "bundles" / "minilm-title"
-    assert titles.normalize(TITLES, k=3) == jobs_normalizer.normalize(TITLES, k=3)
+    assert titles.search(TITLES, k=3) == jobs_normalizer.search(TITLES, k=3)
     assert len(list((tmp_path / "indexes").iterdir())) == 1  # the cache lives under $WORKVEC_HOME
 
 
@@ -200,14 +200,14 @@ def test_esco_rankings_are_well_formed(esco: TitleNormalizer) -> None:
     assert len(taxonomy) == 2942 and len(esco.labels.labels) > 30_000
     assert esco.labels.index.mode == "hnsw"
     for k in (1, 5, 10):
-        for matches in esco.normalize(TITLES + ["registered nurse", "truck driver"], k=k):
+        for matches in esco.search(TITLES + ["registered nurse", "truck driver"], k=k):
             assert len(matches) == k
             check_ranking(matches, taxonomy, k)
 
 
 @pytest.mark.integration
 def test_esco_sanity(esco: TitleNormalizer) -> None:
-    nurse, truck, dev, chef = esco.normalize(["Registered Nurse", "truck driver", "software engineer", "chef"], k=5)
+    nurse, truck, dev, chef = esco.search(["Registered Nurse", "truck driver", "software engineer", "chef"], k=5)
     assert all("nurs" in m.label or "nurs" in m.matched_label for m in nurse[:3]), nurse
     # alternative labels count: 'truck driver' and 'software engineer' are alt labels of these ESCO occupations
     assert (truck[0].label, truck[0].matched_label) == ("cargo vehicle driver", "truck driver")
@@ -221,7 +221,7 @@ def test_esco_preferred_labels_find_their_own_occupation(esco: TitleNormalizer) 
     taxonomy = esco.labels.taxonomy
     rng = np.random.default_rng(3)
     concepts = [taxonomy.concepts[i] for i in rng.choice(len(taxonomy), 400, replace=False)]
-    results = esco.normalize([c.label for c in concepts], k=5)
+    results = esco.search([c.label for c in concepts], k=5)
     in_top5 = [c.id in {m.id for m in r} for c, r in zip(concepts, results)]
     assert all(in_top5), [c.label for c, ok in zip(concepts, in_top5) if not ok]
     # Rank 1 is the concept itself, or another occupation holding the very same text as an alternative label

@@ -2,9 +2,9 @@
 
     import workvec
     titles = workvec.TitleNormalizer.open()
-    titles.normalize(["Sr. Java Dev"], k=5)
-    skills = workvec.SkillExtractor.open(threshold=0.6)
-    skills.extract(ad_text)
+    titles.normalize(["Sr. Java Dev"], k=5)      # TitleAnswer per title, as `workvec normalize --json`
+    skills = workvec.SkillExtractor.open()
+    skills.extract(ad_text)                      # ExtractReport, as `workvec extract --json`
 
 Names are imported on first use, so `import workvec` stays cheap (the CLI's --version does not load onnxruntime).
 """
@@ -29,12 +29,16 @@ _EXPORTS = {
     "TitleNormalizer": "workvec.runtime.titles",
     "TitleMatch": "workvec.runtime.titles",
     "SkillExtractor": "workvec.runtime.skills",
-    "SkillMatch": "workvec.runtime.skills",
-    "ExtractSettings": "workvec.runtime.skills",
-    "merge_sentences": "workvec.runtime.skills",
-    "ExtractReport": "workvec.runtime.skills",
+    "SkillMatch": "workvec.runtime.skill_job",
+    "ExtractSettings": "workvec.runtime.settings",
+    "NormalizeSettings": "workvec.runtime.settings",
+    "merge_sentences": "workvec.runtime.skill_job",
+    "ExtractReport": "workvec.runtime.skill_job",
+    "SkillJob": "workvec.runtime.skill_job",
+    "SentenceOutcome": "workvec.runtime.skill_job",
+    "TitleJob": "workvec.runtime.title_job",
     "Related": "workvec.runtime.shaping",
-    "SkippedSentence": "workvec.runtime.sentence_outcome",
+    "SkippedSentence": "workvec.runtime.skill_job",
     "RequirementFilter": "workvec.runtime.requirement",
     "RequirementFilterError": "workvec.runtime.requirement",
     "TitleAnswer": "workvec.runtime.title_answer",
@@ -65,6 +69,10 @@ __all__ = [
     "SkillExtractor",
     "SkillMatch",
     "ExtractSettings",
+    "NormalizeSettings",
+    "SkillJob",
+    "SentenceOutcome",
+    "TitleJob",
     "merge_sentences",
     "ExtractReport",
     "Related",
@@ -92,9 +100,12 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from workvec.runtime.manifest import Manifest
     from workvec.runtime.sentences import Span, split_sentences
     from workvec.runtime.requirement import RequirementFilter, RequirementFilterError
-    from workvec.runtime.sentence_outcome import SkippedSentence
+    from workvec.runtime.settings import ExtractSettings, NormalizeSettings
+    from workvec.runtime.skill_job import (ExtractReport, SentenceOutcome, SkillJob, SkillMatch, SkippedSentence,
+                                           merge_sentences)
     from workvec.runtime.shaping import Related
-    from workvec.runtime.skills import ExtractReport, ExtractSettings, SkillExtractor, SkillMatch, merge_sentences
+    from workvec.runtime.skills import SkillExtractor
+    from workvec.runtime.title_job import TitleJob
     from workvec.runtime.title_answer import TitleAnswer
     from workvec.runtime.title_clean import clean_title
     from workvec.runtime.taxonomy import Concept, Taxonomy

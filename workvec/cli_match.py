@@ -41,10 +41,10 @@ def _title_chunks(args: argparse.Namespace) -> Iterator[list[str]]:
 
 
 def _normalize(args: argparse.Namespace) -> int:
+    from workvec.runtime.settings import NormalizeSettings
     from workvec.runtime.titles import TitleNormalizer
 
-    if args.k < 1:
-        raise InputError(f"--k must be a positive integer (got {args.k})")
+    settings = NormalizeSettings(k=args.k, clean=args.clean)  # bad options fail before any loading
     chunks = _title_chunks(args)
     first = next(chunks, [])  # read (and validate) input before loading any model
     if not first:
@@ -53,7 +53,7 @@ def _normalize(args: argparse.Namespace) -> int:
     normalizer = _open(TitleNormalizer, args)
     count = 0
     for titles in chain([first], chunks):
-        for answer in normalizer.answer(titles, k=args.k, clean=args.clean):
+        for answer in normalizer.normalize(titles, settings):
             count += 1
             if not answer.query.strip():
                 note(f"title {count} is empty; it gets no matches")
@@ -82,43 +82,45 @@ def _ad_text(args: argparse.Namespace) -> str:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from workvec.runtime.sentences import split_sentences
-    from workvec.runtime.skills import ExtractReport, ExtractSettings, SkillExtractor
+    from workvec.runtime.settings import ExtractSettings
+    from workvec.runtime.skill_job import ExtractReport
+    from workvec.runtime.skills import SkillExtractor
 
-    threshold = args.threshold  # None: the bundle's calibrated threshold
-    ExtractSettings(threshold=ExtractSettings.threshold if threshold is None else threshold, k=args.k)  # fail early
+    settings = ExtractSettings(threshold=args.threshold, k=args.k, exact=True if args.exact else None,
+                               requirement_filter=args.requirement_filter)  # bad options fail before any loading
     text = _ad_text(args)
-    spans = split_sentences(text)
-    if not spans:
+    if not any(ch.isalnum() for ch in text):
         note("the text is empty (no sentence with a letter or digit); no skills")
-        report = ExtractReport((), ())
+        report = ExtractReport(())
     else:
-        extractor = _open(SkillExtractor, args, threshold=threshold, k=args.k, exact=True if args.exact else None,
-                          requirement_filter=args.requirement_filter_file or args.requirement_filter)
-        report = extractor.report(spans, _per_sentence(extractor, [s.text for s in spans], args.quiet))
-    skills = report.skills
+        extractor = _open(SkillExtractor, args, requirement_filter=args.requirement_filter_file or args.requirement_filter)
+        job = extractor.plan([text], settings)
+        (report,) = job.finish(_run(extractor, job, args.quiet))
+    if report.truncated:
+        note("the text is over 1 MB; its first 1 MB (up to its last full sentence) was read")
     if args.json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
         return 0
     if report.skipped:
         note(f"{len(report.skipped)} sentence(s) state no requirement and were skipped (--json lists them;"
              " --no-requirement-filter scores them)")
-    for s in skills:
+    for s in report.skills:
         words = ", ".join(e.text for e in s.evidence)
         print(f"{s.score:.3f}  {s.label}  [{words}]  <- {s.sentence[:80]}")
     return 0
 
 
-def _per_sentence(extractor, sentences: list[str], quiet: bool) -> list:
-    """`sentence_outcomes`, with a progress bar on a terminal for long texts."""
+def _run(extractor, job, quiet: bool) -> list:
+    """The job's sentence outcomes, with a progress bar on a terminal for long texts."""
+    sentences = list(job.texts)
     if len(sentences) <= PROGRESS_SENTENCES or not show_progress(quiet):
-        return extractor.sentence_outcomes(sentences)
+        return extractor.run(sentences, job.settings)
     from tqdm import tqdm
 
     out: list = []
     with tqdm(total=len(sentences), unit="sentence", desc="extract", file=sys.stderr) as bar:
         for start in range(0, len(sentences), PROGRESS_SENTENCES):
-            out.extend(extractor.sentence_outcomes(sentences[start:start + PROGRESS_SENTENCES]))
+            out.extend(extractor.run(sentences[start:start + PROGRESS_SENTENCES], job.settings))
             bar.update(min(PROGRESS_SENTENCES, len(sentences) - start))
     return out
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     log(f"indexes ready in {time.perf_counter() - t0:.1f} s (cached under {default_index_dir()})")
 
     t0 = time.perf_counter()
-    answers = normalizer.answer(list(SAMPLE_TITLES), k=3)
+    answers = normalizer.normalize(list(SAMPLE_TITLES), k=3)
     ms = (time.perf_counter() - t0) * 1000
     log(f"\nTitle normalization (ESCO occupations, {ms / len(SAMPLE_TITLES):.1f} ms/title):")
     for a in answers:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"  {a.query!r} (as {a.cleaned!r}) -> {shown}" + "; ".join(f"{m.label} ({m.score:.2f})" for m in a.matches))
 
     t0 = time.perf_counter()
-    report = extractor.extract_report(SAMPLE_AD)
+    report = extractor.extract(SAMPLE_AD)
     ms = (time.perf_counter() - t0) * 1000
     log(f"\nSkill extraction (ESCO, ConTeXT-match, {ms:.0f} ms for the ad):")
     for s in report.skills[:12]:

@@ -1,11 +1,12 @@
-"""One shard of ads -> result tables, sharing work across ads.
+"""One shard of ads -> result tables, sharing work across ads, through the runtime's two-phase jobs.
 
-Job ads repeat themselves (benefits, equal-opportunity and company paragraphs), so sentences are keyed by a
-hash of their text and each distinct sentence is matched once per process (a bounded LRU cache). The sentences
-still to match are batched across ads, sorted by length (less padding), and matched with the library's
-`SkillExtractor.extract_sentences`; each ad is then assembled with `workvec.merge_sentences`, which is what
-`SkillExtractor.extract` does for one ad. Titles go through `TitleNormalizer.normalize`, one distinct title per
-call (cached per title too).
+A shard's ad texts are planned as one `SkillJob` (`SkillExtractor.plan`: the distinct sentences), and its
+titles as one `TitleJob`. Job ads repeat themselves (benefits, equal-opportunity and company paragraphs), so
+between the two phases sentence outcomes are cached by a hash of their text (a bounded LRU cache, per process):
+only sentences not seen before run (`SkillExtractor.run`, sorted by length, in chunks for progress), and the
+job's `finish` assembles each ad exactly as `SkillExtractor.extract` does for it alone. Titles likewise
+(`TitleNormalizer.plan` / `search` / `finish`, answers cached per title). Results never depend on the batch
+(workvec.runtime.encoder.BATCHING), so they equal `workvec extract` / `workvec normalize` ad by ad.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow as pa
 from workvec.analyze.options import DEFAULT_SKILLS_TAXONOMY, DEFAULT_THRESHOLD, DEFAULT_TITLES_TAXONOMY
 from workvec.analyze.rows import Ad
 from workvec.analyze.shards import SKILLS_SCHEMA, ads_schema
+from workvec.runtime.settings import NormalizeSettings
 
 __all__ = ["Analyzer", "ModelSpec"]
 
@@ -27,6 +29,7 @@ CACHE_SENTENCES = 200_000  # LRU bound: memory stays flat on any corpus size
 CACHE_TITLES = 100_000
 SENTENCE_CHUNK = 256  # sentences matched per call (progress granularity; sorted by length inside a shard)
 TITLE_K = 2  # the occupation and its runner-up
+TITLE_CHUNK = 256  # titles answered per call
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,8 @@ class Analyzer:
 
     def __init__(self, spec: ModelSpec, groups: Sequence[str] = (), *, models=None) -> None:
         self.titles, self.skills = models if models is not None else spec.open_models()
-        self.clean_titles = spec.clean_titles
+        self.title_settings = self.titles.settings_for(NormalizeSettings(k=TITLE_K, clean=spec.clean_titles))
+        self.skill_settings = self.skills.settings_for()
         self.groups = tuple(groups)
         self.sentence_cache = _LRU(CACHE_SENTENCES)
         self.title_cache = _LRU(CACHE_TITLES)
@@ -90,47 +94,46 @@ class Analyzer:
     def process(self, ads: Sequence[Ad], *, on_sentences: Callable[[int], None] | None = None
                 ) -> tuple[pa.Table, pa.Table, dict]:
         """Result tables (ads, ad skills) for `ads` in their order, and counts for the manifest."""
-        import workvec
-
-        spans = [workvec.split_sentences(ad.text) if ad.text else [] for ad in ads]
-        stats = self._match_sentences([s.text for ad_spans in spans for s in ad_spans], on_sentences)
+        job = self.skills.plan([ad.text or "" for ad in ads], self.skill_settings)
+        outcomes, matched = self._outcomes(job, on_sentences)
+        reports = job.finish(outcomes)
         occupations = self._titles([ad.title for ad in ads])
-        stats["titles"] = sum(1 for ad in ads if ad.title and ad.title.strip())
-        stats["problems"] = dict(sorted(Counter(code for ad in ads for code, _ in ad.problems).items()))
+        stats = {"sentences": sum(len(spans) for spans in job.spans), "matched": matched,
+                 "titles": sum(1 for ad in ads if ad.title and ad.title.strip()),
+                 "problems": dict(sorted(Counter(code for ad in ads for code, _ in ad.problems).items()))}
         ad_rows: list[dict] = []
         skill_rows: list[dict] = []
-        for ad, ad_spans, occ in zip(ads, spans, occupations):
-            per_sentence = [self.sentence_cache.hit(_key(s.text)) for s in ad_spans]
-            matches = workvec.merge_sentences(ad_spans, per_sentence) if ad_spans else []
-            ad_rows.append(self._ad_row(ad, occ, len(ad_spans), len(matches)))
-            skill_rows.extend(_skill_row(ad, m) for m in matches)
+        for ad, spans, report, occ in zip(ads, job.spans, reports, occupations):
+            ad_rows.append(self._ad_row(ad, occ, len(spans), len(report.skills)))
+            skill_rows.extend(_skill_row(ad, m) for m in report.skills)
         ads_table = pa.Table.from_pylist(ad_rows, schema=ads_schema(self.groups))
         skills_table = pa.Table.from_pylist(skill_rows, schema=SKILLS_SCHEMA)
         return ads_table, skills_table, stats
 
-    def _match_sentences(self, sentences: list[str], on_sentences) -> dict:
-        """Match every sentence not cached yet, distinct ones once, sorted by length; returns counts."""
-        keys = {_key(text): text for text in sentences}
+    def _outcomes(self, job, on_sentences) -> tuple[list, int]:
+        """The job's sentence outcomes: cached ones reused, the others run (sorted by length, in chunks)."""
+        keys = [_key(text) for text in job.texts]
         if len(keys) > self.sentence_cache.size:  # every sentence of a shard must stay cached until assembled
             raise RuntimeError(f"a shard holds {len(keys):,} distinct sentences, more than the cache's"
                                f" {self.sentence_cache.size:,}; lower --shard-rows")
-        todo = {key: text for key, text in keys.items() if self.sentence_cache.hit(key) is None}
-        ordered = sorted(todo.items(), key=lambda kv: (len(kv[1]), kv[0]))
-        for lo in range(0, len(ordered), SENTENCE_CHUNK):
-            chunk = ordered[lo:lo + SENTENCE_CHUNK]
-            for (key, _), result in zip(chunk, self.skills.extract_sentences([t for _, t in chunk])):
-                self.sentence_cache.put(key, result)
+        todo = sorted((i for i, key in enumerate(keys) if self.sentence_cache.hit(key) is None),
+                      key=lambda i: (len(job.texts[i]), keys[i]))
+        for lo in range(0, len(todo), SENTENCE_CHUNK):
+            chunk = todo[lo:lo + SENTENCE_CHUNK]
+            for i, outcome in zip(chunk, self.skills.run([job.texts[i] for i in chunk], job.settings)):
+                self.sentence_cache.put(keys[i], outcome)
             if on_sentences:
                 on_sentences(len(chunk))
-        return {"sentences": len(sentences), "matched": len(todo)}
+        return [self.sentence_cache.hit(key) for key in keys], len(todo)
 
     def _titles(self, titles: Sequence[str | None]) -> list:
         """Per title its TitleAnswer (what `workvec normalize` answers: cleaned, no_match below the floor), or
         None for a missing one."""
-        # One title per call: a title costs ~1/30 of an ad's sentences, and alone its vector cannot depend on
-        # the other titles of a batch (padding changes fp32 sums in the last digit): exactly `answer([t])`.
-        for title in dict.fromkeys(t for t in titles if t and t.strip() and self.title_cache.hit(t) is None):
-            self.title_cache.put(title, self.titles.answer([title], k=TITLE_K, clean=self.clean_titles)[0])
+        todo = list(dict.fromkeys(t for t in titles if t and t.strip() and self.title_cache.hit(t) is None))
+        for lo in range(0, len(todo), TITLE_CHUNK):
+            chunk = todo[lo:lo + TITLE_CHUNK]
+            for title, answer in zip(chunk, self.titles.normalize(chunk, self.title_settings)):
+                self.title_cache.put(title, answer)
         return [self.title_cache.hit(t) if t and t.strip() else None for t in titles]
 
     def _ad_row(self, ad: Ad, answer, sentences: int, skills: int) -> dict:

@@ -114,11 +114,14 @@ def _taxonomy_identity(source: str) -> dict:
 
 
 def _rules_identity() -> dict:
-    """Digests of the rule tables that shape results without a model (title cleaning, sentence splitting): a
-    run resumed after an upgrade that changed them is refused instead of mixing old and new answers."""
-    from workvec.runtime import sentences, title_clean
+    """Digests of the rules that shape results without a model (title cleaning and queries, sentence splitting
+    and the text limit) and the encoder's batching rule: a run resumed after an upgrade that changed them is
+    refused instead of mixing old and new answers."""
+    from workvec.runtime import encoder, sentences, skill_job, title_clean, title_job
 
-    return {m.__name__.rsplit(".", 1)[-1]: sha256_file(m.__file__)[:16] for m in (title_clean, sentences)}
+    rules = {m.__name__.rsplit(".", 1)[-1]: sha256_file(m.__file__)[:16]
+             for m in (title_clean, title_job, sentences, skill_job)}
+    return {**rules, "batching": encoder.BATCHING}
 
 
 def make_plan(spec: AnalyzeSpec) -> Plan:

@@ -2,7 +2,8 @@
 
 Statuses, most severe first (a row has one status, its worst problem; `error` lists every problem):
 bad_row (a JSONL line that is not an object, a CSV row with the wrong number of fields), missing_text,
-not_string, empty_text (no skills are extracted), truncated (text over 1 MB: the first 1 MB is analysed),
+not_string, empty_text (no skills are extracted), truncated (text over 1 MB: read up to its last full sentence
+within 1 MB, the rule of every door: workvec.runtime.skill_job),
 missing_title, bad_date, missing_date, missing_id, bad_encoding (non-UTF-8 bytes replaced), ok.
 """
 
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workvec.analyze.inputs import ColumnMap, Record
+from workvec.runtime.skill_job import MAX_TEXT_BYTES
 
 __all__ = ["MAX_TEXT_BYTES", "STATUSES", "Ad", "prepare"]
 
-MAX_TEXT_BYTES = 1_000_000
 STATUSES = ("bad_row", "missing_text", "not_string", "empty_text", "truncated", "missing_title", "bad_date",
             "missing_date", "missing_id", "bad_encoding", "ok")
 ANALYSED = frozenset(STATUSES) - {"missing_text", "not_string", "empty_text", "bad_row"}
@@ -86,10 +87,10 @@ def _text(values: dict[str, Any], column: str, problems: list[tuple[str, str]]) 
     if not value.strip():
         problems.append(("empty_text", f"text column {column!r} is blank"))
         return None
-    data = value.encode("utf-8", errors="surrogatepass")
-    if len(data) > MAX_TEXT_BYTES:
-        value = data[:MAX_TEXT_BYTES].decode("utf-8", errors="ignore")
-        problems.append(("truncated", f"text is {len(data):,} bytes; analysed the first {MAX_TEXT_BYTES:,}"))
+    size = len(value.encode("utf-8", errors="surrogatepass")) if len(value) * 4 > MAX_TEXT_BYTES else 0
+    if size > MAX_TEXT_BYTES:  # kept whole: the skill job reads it up to its last full sentence within the limit
+        problems.append(("truncated", f"text is {size:,} bytes; analysed its first {MAX_TEXT_BYTES:,}, up to the last"
+                                      " full sentence"))
     return value
 
 

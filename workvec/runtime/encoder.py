@@ -44,9 +44,19 @@ class TokenEncoding:
     truncated: bool
 
 
+# How texts are batched, part of every label index key: a text's vector must not depend on its neighbours.
+# Batches hold texts of one token length only (padding changes pooled sums in the last bits), and a pooled
+# batch of one row runs as two copies of it (onnxruntime's pooling reduction sums in another order for one row:
+# 18 of 36 MiniLM titles differ in the last bits alone vs in a batch; 0 of 36 as a pair). Then a text's vector
+# is bit-identical in any batch, whichever door (CLI, Python, HTTP, corpus job) sent it. Grouping by length
+# costs nothing measurable on sentences (65 ad sentences, shipped model int8: 0.91x the padded time).
+BATCHING = "exact-length-pairs-1"
+
+
 class Encoder:
     """Encode texts with a workvec bundle: `encode` for sentence vectors, `encode_tokens` for token vectors.
-    Safe to call from several threads (nothing shared is mutated after `open`)."""
+    A text's result never depends on the texts encoded with it (`BATCHING`). Safe to call from several threads
+    (nothing shared is mutated after `open`)."""
 
     def __init__(self, directory: Path, manifest: Manifest, session, tokenizer, info: EncoderInfo) -> None:
         self.directory = directory
@@ -82,7 +92,9 @@ class Encoder:
             precision = _int8_or_fp32(directory, manifest, explicit=requested == "int8")
         model_file = MODEL_FILES[precision]
         if model_file not in manifest.files:
-            raise BundleError(f"{directory} has no {precision} model (exported with --quantize none?); open it with precision='fp32'")
+            other = "int8" if precision == "fp32" else "fp32"
+            how = "exported with --quantize none?" if precision == "int8" else "an int8-only bundle"
+            raise BundleError(f"{directory} has no {precision} model ({how}); open it with precision='{other}'")
         verify_files(directory, manifest, [TOKENIZER_FILE], full=verify)
         tokenizer = load_tokenizer(directory / TOKENIZER_FILE, manifest.max_seq_length)
         session = _open_session(directory, manifest, model_file, chosen, threads, verify)
@@ -111,14 +123,17 @@ class Encoder:
         return np.fromiter((len(e.ids) for e in tokenize(self._tokenizer, check_texts(texts))), dtype=np.int64)
 
     def _run(self, encodings: list, batch_size: int, output: str):
-        """Yield (batch, output array) per length-sorted batch."""
+        """Yield (batch, output array) per batch of texts of one token length (`BATCHING`)."""
         if not isinstance(batch_size, int) or batch_size < 1:
             raise InputError(f"batch_size must be a positive integer (got {batch_size!r})")
         if output not in self._outputs:
             raise BundleError(f"this bundle ({self.manifest.kind}) has no {output!r} output; export with --kind skill")
-        for batch in iter_batches(encodings, batch_size, self.manifest.pad_id):
-            (out,) = self._session.run([output], batch.feeds(self._inputs))
-            yield batch, out
+        for batch in iter_batches(encodings, batch_size, self.manifest.pad_id, exact=True):
+            feeds = batch.feeds(self._inputs)
+            if output == "sentence_embedding" and len(batch.order) == 1:  # pooled: one row runs as a pair
+                feeds = {name: np.repeat(value, 2, axis=0) for name, value in feeds.items()}
+            (out,) = self._session.run([output], feeds)
+            yield batch, out[: len(batch.order)]
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """(n, dim) float32 sentence vectors, in input order. Texts over max_seq_length tokens are truncated."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from workvec.errors import LabelIndexError
 from workvec.runtime.atomic import atomic_folder
-from workvec.runtime.encoder import Encoder
+from workvec.runtime.encoder import BATCHING, Encoder
 from workvec.runtime.hashing import sha256_json
 from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE
 from workvec.runtime.paths import home
@@ -54,6 +54,7 @@ def index_key(encoder: Encoder, taxonomy: Taxonomy, *, include_alt: bool, spec: 
     files = encoder.manifest.files
     return sha256_json({
         "version": KEY_VERSION,
+        "batching": BATCHING,  # how label texts are batched changes their vectors' last bits
         "model": files[MODEL_FILES[encoder.info.precision]]["sha256"],
         "tokenizer": files[TOKENIZER_FILE]["sha256"],
         "taxonomy": taxonomy.sha256,

@@ -1,10 +1,15 @@
-"""Job-title normalization: a messy title -> ranked taxonomy concepts (a concept scores by its best label)."""
+"""Job-title normalization: a messy title -> ranked taxonomy concepts (a concept scores by its best label).
+
+`normalize` is the product answer (what `workvec normalize --json` prints): titles cleaned, a trailing
+qualifier also searched without it, `no_match` below the calibrated floor; it is `plan` + `search` + `finish`
+(workvec.runtime.title_job), the steps the service and the corpus job run with their own batching. `search`
+is the raw nearest-label search of texts as given."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -12,6 +17,9 @@ from workvec.errors import InputError
 from workvec.runtime.encoder import Encoder, Precision, Providers
 from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
+from workvec.runtime.settings import NormalizeSettings
+from workvec.runtime.title_answer import TitleAnswer, no_match_floor
+from workvec.runtime.title_job import TitleJob
 from workvec.runtime.tokenizer import check_texts
 
 # ESCO occupations (2,942 with 29,997 alternative and 70 hidden labels) over O*NET (1,016 titles, no alternatives): JobBERT
@@ -38,12 +46,14 @@ class TitleMatch:
 class TitleNormalizer:
     """Map job titles to concepts of a taxonomy with a title bundle and a label index."""
 
-    def __init__(self, encoder: Encoder, labels: LabelIndex) -> None:
+    def __init__(self, encoder: Encoder, labels: LabelIndex, *, floor: float | None | str = "calibrated") -> None:
         if "title" not in encoder.manifest.tasks:
             raise InputError("TitleNormalizer needs a title bundle (--kind title, or one whose manifest lists"
                              " the title task); this one is a skill bundle")
         self.encoder = encoder
         self.labels = labels
+        # the no-match floor: calibrated for this model and taxonomy (None when not calibrated), or as given
+        self.floor = no_match_floor(encoder, labels.taxonomy.name) if floor == "calibrated" else floor
 
     @classmethod
     def open(
@@ -67,11 +77,34 @@ class TitleNormalizer:
                                      progress=progress)
         return cls(encoder, labels)
 
-    def normalize(self, titles: Sequence[str], *, k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
-        """Per title, up to `k` concepts, best first. Blank titles get an empty list."""
+    def settings_for(self, settings: NormalizeSettings | None = None, **overrides) -> NormalizeSettings:
+        """`settings` (default: NormalizeSettings()) with `overrides` that are not None, checked against this
+        normalizer (a named taxonomy must be the loaded one)."""
+        chosen = replace(settings or NormalizeSettings(), **{k: v for k, v in overrides.items() if v is not None})
+        name = self.labels.taxonomy.name
+        if chosen.taxonomy is not None and chosen.taxonomy != name:
+            raise InputError(f"taxonomy {chosen.taxonomy!r} is not loaded; this normalizer answers from {name!r}"
+                             f" (open one with taxonomy={chosen.taxonomy!r})")
+        return chosen
+
+    def plan(self, titles: Sequence[str], settings: NormalizeSettings | None = None, *, k: int | None = None,
+             clean: bool | None = None) -> TitleJob:
+        """The first phase of `normalize`: titles cleaned and the distinct texts to `search` (`job.texts`)."""
+        return TitleJob.plan(titles, self.settings_for(settings, k=k, clean=clean), floor=self.floor)
+
+    def normalize(self, titles: Sequence[str], settings: NormalizeSettings | None = None, *, k: int | None = None,
+                  clean: bool | None = None) -> list[TitleAnswer]:
+        """Per title its TitleAnswer, exactly what `workvec normalize --json` prints: the title cleaned (unless
+        `clean=False`), up to `k` concepts (default 5) best first, `no_match` below the calibrated floor."""
+        job = self.plan(titles, settings, k=k, clean=clean)
+        return job.finish(self.search(job.texts, k=job.settings.k))
+
+    def search(self, texts: Sequence[str], *, k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
+        """The raw nearest-label search: per text as given (no cleaning, no floor), up to `k` concepts, best
+        first. Blank texts get an empty list. A text's result never depends on the other texts."""
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise InputError(f"k must be a positive integer (got {k!r})")
-        items = check_texts(titles)
+        items = check_texts(texts)
         keep = [i for i, t in enumerate(items) if t.strip()]
         results: list[list[TitleMatch]] = [[] for _ in items]
         if not keep:
@@ -89,16 +122,6 @@ class TitleNormalizer:
                 found = self._concepts(r2[0], s2[0], k)
             results[keep[slot]] = found
         return results
-
-    def answer(self, titles: Sequence[str], k: int = 5, *, clean: bool = True,
-               floor: float | None | str = "calibrated") -> list:
-        """Per title a TitleAnswer: the cleaned query (workvec.runtime.title_clean), up to `k` concepts and
-        `no_match` below the calibrated floor of this model and taxonomy (workvec.runtime.title_answer)."""
-        from workvec.runtime.title_answer import answer_titles, no_match_floor
-
-        if floor == "calibrated":
-            floor = no_match_floor(self.encoder, self.labels.taxonomy.name)
-        return answer_titles(lambda texts, n: self.normalize(texts, k=n), titles, k=k, floor=floor, clean=clean)
 
     def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[TitleMatch]:
         """Collapse label hits (sorted by score) to the first `k` distinct concepts."""

@@ -60,8 +60,9 @@ MAX_BATCH_TOKENS = 8192
 PAD_SLACK = 8
 
 
-def plan_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Group text indices into batches, longest first, so that padding stays a small share of the work."""
+def plan_batches(lengths: np.ndarray, batch_size: int, *, exact: bool = False) -> list[np.ndarray]:
+    """Group text indices into batches, longest first, so that padding stays a small share of the work;
+    `exact`: each batch holds texts of one token length only (no padding at all, see `Encoder`)."""
     order = np.argsort(-lengths, kind="stable")
     batches: list[np.ndarray] = []
     start = 0
@@ -72,7 +73,7 @@ def plan_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
         limit = min(start + rows, len(order))
         while end < limit:
             n = int(lengths[order[end]])
-            if 2 * n < width and width - n > PAD_SLACK:
+            if (exact and n != width) or (2 * n < width and width - n > PAD_SLACK):
                 break
             end += 1
         batches.append(order[start:end])
@@ -90,10 +91,11 @@ def is_truncated(encoding: Encoding) -> bool:
     return bool(encoding.overflowing)
 
 
-def iter_batches(encodings: list[Encoding], batch_size: int, pad_id: int) -> Iterator[Batch]:
-    """Length-grouped padded batches of `encodings` (padding only up to each batch's longest text)."""
+def iter_batches(encodings: list[Encoding], batch_size: int, pad_id: int, *, exact: bool = False) -> Iterator[Batch]:
+    """Length-grouped padded batches of `encodings` (padding only up to each batch's longest text; none when
+    `exact`)."""
     lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-    for idx in plan_batches(lengths, batch_size):
+    for idx in plan_batches(lengths, batch_size, exact=exact):
         yield pad(encodings, idx, pad_id)
 
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from workvec.errors import WorkvecError
-from workvec.runtime.title_answer import clean_titles, make_answers, title_queries
+from workvec.runtime.settings import ExtractSettings, NormalizeSettings
 from workvec.serve import docs, embeddings
 from workvec.serve.batcher import Batcher, DeadlineExceeded, QueueFull
 from workvec.serve.engine import Engine, UnknownModel
@@ -88,6 +88,7 @@ class _State:
 
     def check_count(self, n: int, what: str) -> None:
         if n > self.settings.max_texts:
+            self.metrics.rejected.labels("max_texts").inc()
             raise ServeError(413, "max_texts", f"{n} {what} in one request; at most {self.settings.max_texts}"
                                                " (--max-texts): split the request")
 
@@ -107,6 +108,17 @@ class _State:
             return None
         error = self.refusal(full)
         return error.status, error.limit, str(error), [(b"retry-after", str(full.retry_after).encode())]
+
+    async def run_job(self, kind: str, key: Hashable, texts: Sequence[str]) -> list:
+        """The model step of a planned job: its texts through the batcher under `key`. A job with more texts
+        than the queue can ever hold is refused with 413 (no retry would clear a 429)."""
+        if len(texts) > self.settings.max_queue:
+            self.metrics.rejected.labels("max_queue").inc()
+            what = "distinct sentences" if kind == "skill" else "distinct title texts"
+            raise ServeError(413, "max_queue", f"this request holds {len(texts)} {what}, more than the"
+                                               f" {self.settings.max_queue} the queue holds (--max-queue):"
+                                               " split the request or raise --max-queue")
+        return await self.submit(key, texts, self.engine.count_tokens(kind, texts))
 
     async def submit(self, key: Hashable, texts: Sequence, tokens: Sequence[int]) -> list:
         settle = _ARRIVAL.get()
@@ -192,32 +204,25 @@ def _routes(app: FastAPI, state: _State) -> None:
     @app.post("/v1/normalize", response_model=NormalizeResponse)
     async def normalize(body: NormalizeRequest) -> Response:
         """Map job titles to occupations (results as `workvec normalize --json` prints them)."""
-        engine = state.ready_engine()
-        engine.side("title", body.taxonomy)
+        titles = state.ready_engine().matcher("title")
         state.check_count(len(body.titles), "titles")
-        cleaned = clean_titles(body.titles, clean=body.clean)
-        queries = title_queries(cleaned, clean=body.clean)
-        flat = [q for qs in queries for q in qs]
-        found = await state.submit(("normalize", body.k), flat, engine.count_tokens("title", flat))
-        answers = make_answers(body.titles, cleaned, queries, found, floor=engine.title_floor, k=body.k)
-        return _json({"results": [a.to_json() for a in answers]})
+        job = titles.plan(body.titles, NormalizeSettings(k=body.k, clean=body.clean, taxonomy=body.taxonomy))
+        found = await state.run_job("title", ("normalize", job.settings), job.texts)
+        return _json({"results": [a.to_json() for a in job.finish(found)]})
 
     @app.post("/v1/extract", response_model=ExtractResponse)
     async def extract(body: ExtractRequest) -> Response:
         """Skills in job-ad texts (results as `workvec extract --json` prints them)."""
-        engine = state.ready_engine()
-        engine.side("skill", body.taxonomy)
+        skills = state.ready_engine().matcher("skill")
         state.check_count(len(body.texts), "texts")
-        threshold = engine.default_threshold() if body.threshold is None else body.threshold
-        spans = [engine.sentences(t) for t in body.texts]
-        flat = [s.text for ss in spans for s in ss]
-        found = await state.submit(("extract", threshold, body.top_k), flat, engine.count_tokens("skill", flat))
-        results, at = [], 0
-        for ss in spans:
-            merged = engine.merge(ss, found[at:at + len(ss)])
-            at += len(ss)
-            results.append({"skills": [m.to_json() for m in merged]})
-        return _json({"results": results})
+        if body.k is not None and body.top_k is not None:
+            raise ServeError(422, "schema", "give k or its older name top_k, not both")
+        settings = ExtractSettings(threshold=body.threshold, k=body.k if body.top_k is None else body.top_k,
+                                   requirement_filter=body.requirement_filter, exact=body.exact,
+                                   taxonomy=body.taxonomy)
+        job = skills.plan(body.texts, settings)
+        outcomes = await state.run_job("skill", ("extract", job.settings), job.texts)
+        return _json({"results": [r.to_json() for r in job.finish(outcomes)]})
 
     embeddings.register(app, state)
 

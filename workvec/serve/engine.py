@@ -1,7 +1,9 @@
 """`Engine`: the bundles a service has loaded and the batch operations its batcher runs.
 
-Operations are batch keys: ("embed", model), ("normalize", k), ("extract", threshold, k). A batch holds
-texts of one key only, so every text in it gets the same treatment as it would alone.
+Operations are batch keys: ("embed", kind), ("normalize", NormalizeSettings), ("extract", ExtractSettings),
+with resolved settings (workvec.runtime.settings). A batch holds texts of one key only and runs the runtime's
+own model step (`TitleNormalizer.search`, `SkillExtractor.run`), whose results never depend on the batch, so
+every text gets exactly what `workvec normalize` / `workvec extract` give it alone.
 """
 
 from __future__ import annotations
@@ -15,18 +17,10 @@ import numpy as np
 
 import workvec
 from workvec.runtime.opening import reuse_encoder
-from workvec.runtime.skills import ExtractSettings, SkillExtractor
-from workvec.runtime.title_answer import no_match_floor
 from workvec.serve.settings import ServeSettings
 
 __all__ = ["Engine", "UnknownModel"]
 
-
-# Operations on pooled sentence vectors. onnxruntime's pooling reduction sums in another order for a batch
-# of one than for two or more rows of the same length (measured: 18 of 36 MiniLM titles differ in the last
-# bits alone vs in a batch; 0 of 36 as a pair), so a lone text runs as a pair: then its result is the same
-# in any batch the batcher forms (equal lengths, 2..64 rows).
-POOLED = ("embed", "normalize")
 
 
 class UnknownModel(LookupError):
@@ -55,10 +49,6 @@ class Engine:
             self.sides["title"] = self._open("title", settings.title_bundle, settings.titles_taxonomy)
         if settings.load_skills:
             self.sides["skill"] = self._open("skill", settings.skill_bundle, settings.skills_taxonomy)
-        self._extractors: dict[tuple[float, int], object] = {}
-        title = self.sides.get("title")
-        # the title side's calibrated no-match floor (None: not calibrated for this model and taxonomy)
-        self.title_floor = no_match_floor(title.encoder, title.taxonomy.name) if title else None
 
     def _open(self, kind: str, bundle: str | None, taxonomy: str) -> _Side:
         s = self.settings
@@ -69,15 +59,11 @@ class Engine:
         return _Side(kind, matcher, matcher.encoder, matcher.labels.taxonomy)
 
     # -- lookups ---------------------------------------------------------------------------------------
-    def side(self, kind: str, taxonomy: str | None = None) -> _Side:
-        """The loaded side of `kind`, checking a requested taxonomy name against the loaded one."""
+    def matcher(self, kind: str):
+        """The loaded TitleNormalizer ("title") or SkillExtractor ("skill")."""
         if kind not in self.sides:
             raise UnknownModel(f"this service has no {kind} bundle loaded; start it with --{kind}-bundle")
-        side = self.sides[kind]
-        if taxonomy is not None and taxonomy != side.taxonomy.name:
-            raise UnknownModel(f"taxonomy {taxonomy!r} is not loaded; this service serves {side.taxonomy.name!r}"
-                               f" for {kind}s (restart with --{kind}s-taxonomy {taxonomy})")
-        return side
+        return self.sides[kind].matcher
 
     def model(self, name: str | None) -> _Side:
         """The side a /v1/embeddings `model` names (a kind, or a bundle folder name); None: the title side,
@@ -95,39 +81,17 @@ class Engine:
         """Tokens per text under `kind`'s tokenizer, after truncation."""
         return [int(n) for n in self.sides[kind].encoder.count_tokens(texts)]
 
-    def sentences(self, text: str) -> list:
-        """The sentence spans extraction scores."""
-        return workvec.split_sentences(text)
-
     # -- batch operations (on the inference thread) ----------------------------------------------------
     def run(self, key: Hashable, texts: list) -> Sequence:
         """Results for one batch of texts that share `key`, in order."""
-        op = key[0]
-        if op in POOLED and len(texts) == 1:  # run as two rows: a pooled vector's bits differ at batch 1
-            return self.run(key, texts * 2)[:1]
+        op, option = key
         if op == "embed":
-            encoder = self.sides[key[1]].encoder
-            return list(encoder.encode(texts, batch_size=len(texts)))
+            return list(self.sides[option].encoder.encode(texts, batch_size=len(texts)))
         if op == "normalize":
-            return self.sides["title"].matcher.normalize(texts, k=key[1])
+            return self.sides["title"].matcher.search(texts, k=option.k)
         if op == "extract":
-            return self._extractor(key[1], key[2]).extract_sentences(texts)
+            return self.sides["skill"].matcher.run(texts, option)
         raise ValueError(f"unknown operation {op!r}")
-
-    def _extractor(self, threshold: float, k: int):
-        if (threshold, k) not in self._extractors:
-            base = self.sides["skill"].matcher
-            settings = ExtractSettings(threshold=threshold, k=k, exact=base.settings.exact)
-            self._extractors[(threshold, k)] = SkillExtractor(base.encoder, base.labels, settings)
-        return self._extractors[(threshold, k)]
-
-    def default_threshold(self) -> float:
-        """The skill side's threshold when a request names none."""
-        return self.sides["skill"].matcher.settings.threshold
-
-    def merge(self, spans: list, per_sentence: list) -> list:
-        """One ad's matches from its sentences' (what extract returns for the whole ad)."""
-        return workvec.merge_sentences(spans, per_sentence)
 
     # -- /info ----------------------------------------------------------------------------------------
     def info(self) -> dict:

@@ -12,12 +12,13 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
 class NormalizeRequest(BaseModel):
-    """Titles to map to occupations."""
+    """Titles to map to occupations, with the settings `workvec normalize` takes (checked by the runtime's
+    NormalizeSettings, so a bad value gets the CLI's message)."""
 
     model_config = _STRICT
     titles: list[str] = Field(description="job titles, one result each, in order")
-    k: int = Field(5, ge=1, le=100, description="concepts per title")
-    clean: bool = Field(True, description="drop gender, seniority, shift and contract markers before encoding"
+    k: int = Field(5, description="concepts per title (`--k`)")
+    clean: bool = Field(True, description="drop gender, seniority, shift, contract and pay markers before encoding"
                                           " (as `workvec normalize`; false: `--no-clean`)")
     taxonomy: str | None = Field(None, description="must name the loaded titles taxonomy when given")
 
@@ -34,17 +35,25 @@ class NormalizeResponse(BaseModel):
 
 
 class ExtractRequest(BaseModel):
-    """Job-ad texts to find skills in."""
+    """Job-ad texts to find skills in, with the settings `workvec extract` takes (checked by the runtime's
+    ExtractSettings, so a bad value gets the CLI's message)."""
 
     model_config = _STRICT
     texts: list[str] = Field(description="job-ad texts, one result each, in order")
-    threshold: float | None = Field(None, ge=0.0, le=1.0, description="minimum ConTeXT-match score (default: calibrated)")
-    top_k: int = Field(5, ge=1, le=100, description="skills kept per sentence")
+    threshold: float | None = Field(None, description="minimum ConTeXT-match score (`--threshold`; default:"
+                                                      " the bundle's calibrated one)")
+    k: int | None = Field(None, description="cap on skills per sentence (`--k`; default: none, the threshold decides)")
+    top_k: int | None = Field(None, description="older name of `k`")
+    requirement_filter: bool = Field(True, description="skip sentences that state no requirement and list them in"
+                                                       " `skipped` (false: `--no-requirement-filter`)")
+    exact: bool | None = Field(None, description="score every label even with an HNSW index (`--exact`)")
     taxonomy: str | None = Field(None, description="must name the loaded skills taxonomy when given")
 
 
 class SkillResult(BaseModel):
     skills: list[dict[str, Any]] = Field(description="SkillMatch objects, as `workvec extract --json` prints")
+    skipped: list[dict[str, Any]] = Field(description="sentences the requirement filter skipped")
+    truncated: bool = Field(description="true when the text was over 1 MB and read up to its last full sentence")
 
 
 class ExtractResponse(BaseModel):
