@@ -74,7 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shard-rows", type=int, default=DEFAULT_SHARD_ROWS, metavar="N",
                    help="input rows per resumable shard")
     p.add_argument("--engine", choices=ENGINES, default="local", help="local, or ray (Ray Data)")
-    p.add_argument("--address", metavar="RAY_ADDRESS", help="join this Ray cluster (with --engine ray)")
+    p.add_argument("--address", metavar="RAY_ADDRESS",
+                   help="join the Ray cluster at HOST:PORT (with --engine ray; default: $RAY_ADDRESS, else a new local"
+                        " Ray); a cluster with token authentication needs RAY_AUTH_MODE=token and its token here")
     p.add_argument("--threads", type=int, metavar="N",
                    help="intra-op threads (local: default all cores up to 8; ray: CPUs per actor, default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
