@@ -103,3 +103,34 @@ def test_the_floor_belongs_to_its_model(normalizer: TitleNormalizer, minilm_skil
     assert no_match_floor(normalizer.encoder, "onet") is None  # not calibrated: never says no_match
     other = Encoder.open(minilm_skill, precision="int8", providers="cpu", threads=1)
     assert no_match_floor(other, "esco-occupations") is None
+
+
+def _tie(id_: str, score: float, preferred: float, via: str = "shared") -> TitleMatch:
+    return TitleMatch(id_, id_, score, via, preferred)
+
+
+def test_exact_ties_go_to_the_concept_the_title_names() -> None:
+    """'accountant' is the occupation accountant's preferred label and an alternative of financial controller:
+    the tie (within float noise) goes to the concept whose own preferred label is closer to the title."""
+    found = [[_tie("controller", 1.0, 0.55, "accountant"), _tie("accountant", 0.9999995, 1.0, "accountant"),
+              _tie("assistant", 0.86, 0.74)]]
+    for k in (1, 2, 3):
+        (answer,) = TitleJob.plan(["Accountant"], NormalizeSettings(k=k), floor=None).finish(found)
+        assert [m.id for m in answer.matches] == ["accountant", "controller", "assistant"][:k]
+        assert answer.tied_with == ("controller",)  # reported even when k cuts it off
+        assert answer.to_json()["tied_with"] == ["controller"] and "preferred" not in answer.to_json()["matches"][0]
+    (clear,) = TitleJob.plan(["x"], NormalizeSettings(k=2), floor=None).finish([[_tie("a", 0.9, 0.1), _tie("b", 0.8, 1.0)]])
+    assert [m.id for m in clear.matches] == ["a", "b"] and clear.tied_with == ()  # no tie: the score decides
+
+
+def test_the_shipped_model_resolves_ties_by_meaning(tmp_path: Path) -> None:
+    """Real ESCO concepts that share a label: the answer names the occupation the title names."""
+    from conftest import write_taxonomy
+
+    esco = load_taxonomy("esco-occupations")
+    wanted = {"accountant", "financial controller", "civil engineer", "land planner", "plumber", "pipe welder"}
+    rows = [(c.id, c.label, list(c.alt_labels)) for c in esco.concepts if c.label in wanted]
+    titles = TitleNormalizer.open(taxonomy=write_taxonomy(tmp_path / "ties.csv", rows), index_dir=tmp_path, threads=1)
+    answers = titles.normalize(["Accountant", "Civil Engineer", "Lead Plumber"], k=1)
+    assert [a.matches[0].label for a in answers] == ["accountant", "civil engineer", "plumber"]
+    assert all(len(a.tied_with) == 1 for a in answers)

@@ -40,8 +40,8 @@ def loop(args: argparse.Namespace) -> dict:
     loaded = time.perf_counter()
     results = []
     for ad in ads:
-        found = skills.extract(ad["text"])
-        occ = titles.normalize([ad["title"]], k=2)[0]
+        found = skills.extract(ad["text"]).skills
+        occ = titles.normalize([ad["title"]], k=2)[0].matches
         results.append({"id": ad["id"], "occupation": [(m.id, m.score) for m in occ],
                         "skills": [(m.id, m.score, m.sentence_start, m.sentence_end,
                                     [(e.text, e.start, e.end, e.weight) for e in m.evidence]) for m in found]})

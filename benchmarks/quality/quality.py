@@ -16,7 +16,7 @@ Variants, all on the same queries:
   int8_index  the product path: int8 graph + HNSW label index for candidates, then
               skills: SkillExtractor.score_sentence_tokens (exact ConTeXT-match of the candidates), or the
                       index's top INDEX_K labels (exact cosines) with --scorer cosine;
-              titles: TitleNormalizer.normalize(k=INDEX_K) (concepts by their best label, product order).
+              titles: TitleNormalizer.search(k=INDEX_K) (concepts by their best label, product order).
               Targets outside the candidates rank after all candidates, in target-list order: a query whose
               gold is missed gets rank #candidates+1.., so its MRR share is a slight over-estimate (at most
               1/(#candidates+1)), and int8_index can read a hair above int8_exact.
@@ -172,9 +172,9 @@ def title_concept_scores(variant: str, model: str, taxonomy, titles: list[str]):
             return out
 
         for setting, alt in (("preferred", False), ("all", True)):
-            normalizer = TitleNormalizer(enc, open_index(enc, taxonomy, include_alt=alt))
-            normalize = (lambda t: [a.matches for a in normalizer.answer(t, k=INDEX_K, floor=None)]) if SETTINGS.get(
-                "clean_titles") else (lambda t: normalizer.normalize(t, k=INDEX_K))  # --clean: the product's cleaning
+            normalizer = TitleNormalizer(enc, open_index(enc, taxonomy, include_alt=alt), floor=None)
+            normalize = (lambda t: [a.matches for a in normalizer.normalize(t, k=INDEX_K)]) if SETTINGS.get(
+                "clean_titles") else (lambda t: normalizer.search(t, k=INDEX_K))  # --clean: the product's cleaning
             yield setting, (ranked(normalize(titles[lo:lo + TITLE_BATCH]))
                             for lo in range(0, len(titles), TITLE_BATCH))
         return

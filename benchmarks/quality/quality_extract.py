@@ -101,7 +101,7 @@ def add_arguments(p) -> None:
 
 
 def run_extract(args) -> dict:
-    """The product path (`SkillExtractor.extract_report` per sentence) on HOUSE/TECH and SkillSpan boilerplate."""
+    """The product path (`SkillExtractor.extract` per sentence) on HOUSE/TECH and SkillSpan boilerplate."""
     from _common import SHARED, log
     from quality_assets import CACHE, bundle_dir
 
@@ -133,7 +133,7 @@ def run_extract(args) -> dict:
         out = []
         with_related.clear()
         for t in texts[: args.limit]:
-            skills = extractor.extract_report(t).skills
+            skills = extractor.extract(t).skills
             out.append({m.label for m in skills})
             with_related.append(out[-1] | {r.label for m in skills for r in m.related})
         return out

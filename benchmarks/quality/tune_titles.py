@@ -4,7 +4,7 @@ Exact scoring (every label, a concept by its best label) with the int8 title bun
 precision, over an embedded taxonomy (default esco-occupations: preferred + alternative labels), for
 cleaning variants: none, full (workvec.runtime.title_clean.clean_title), full without the seniority rule, and
 the product's (full, and a concept's best score over the title with and without a trailing qualifier in brackets:
-workvec.runtime.title_answer.title_queries). The no-match floor is calibrated on the product's best concept score of
+workvec.runtime.title_job.title_queries). The no-match floor is calibrated on the product's best concept score of
 JobBERT validation titles against
 benchmarks/quality/data/non_titles.txt: the floor maximising balanced accuracy (titles kept above it, non-titles
 below), limited to flagging at most MAX_FLAGGED of the real titles.
@@ -60,7 +60,7 @@ def main(argv=None) -> int:
     from workvec.runtime import title_clean
     from workvec.runtime.encoder import Encoder
     from workvec.runtime.taxonomy import load_taxonomy
-    from workvec.runtime.title_answer import title_queries
+    from workvec.runtime.title_job import title_queries
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundle", required=True, type=Path)
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     best_scores = {}
 
     def product_scores(texts: list[str], bare: bool) -> np.ndarray:
-        """Concept scores per title; with `bare` each concept's best over title_answer.title_queries' texts."""
+        """Concept scores per title; with `bare` each concept's best over title_job.title_queries' texts."""
         groups = title_queries(texts) if bare else [(t,) for t in texts]
         flat = [t for g in groups for t in g]
         scores = concept_scores(unit(cached_vectors(["tune_titles", enc.manifest.identity(), "int8"], flat, encode)),

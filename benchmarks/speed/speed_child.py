@@ -116,7 +116,7 @@ def title_runner(variant: str) -> Run:
 
         encoder = Encoder.open(bundle("title"), precision=variant.split("-", 1)[1], providers="cpu", threads=1)
         normalizer = TitleNormalizer(encoder, title_labels(encoder))
-        return lambda titles, b: [[m.id for m in ms] for ms in normalizer.normalize(titles, k=TOP, batch_size=b)]
+        return lambda titles, b: [[m.id for m in ms] for ms in normalizer.search(titles, k=TOP, batch_size=b)]
     if variant == "st-torch":
         _torch_one_thread()
         model = _st_model()
@@ -182,7 +182,7 @@ def workvec_extractor(variant: str) -> tuple[Extract, object]:
 
     encoder = Encoder.open(bundle("skill"), precision="fp32" if variant == "workvec-fp32" else "int8", providers="cpu", threads=1)
     extractor = SkillExtractor(encoder, skill_labels(encoder, hnsw=variant == "workvec-hnsw"))
-    return lambda ad: len(extractor.extract("\n".join(ad))), extractor
+    return lambda ad: len(extractor.extract("\n".join(ad)).skills), extractor
 
 
 def reference_extractor(threshold: float) -> tuple[Extract, list[list[str]]]:

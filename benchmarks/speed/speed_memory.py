@@ -24,7 +24,7 @@ imported = time.time()
 enc = Encoder.open({title!r}, precision="int8", providers="cpu", threads=1)
 normalizer = TitleNormalizer(enc, LabelIndex.open(enc, load_taxonomy("onet"), index_dir={indexes!r}, progress=False))
 loaded = time.time()
-answer = normalizer.normalize(["senior software engineer"])[0][0].label
+answer = normalizer.search(["senior software engineer"])[0][0].label
 """,
     "workvec skills (int8, exact index)": """
 from workvec.runtime.encoder import Encoder
@@ -37,7 +37,7 @@ labels = LabelIndex.open(enc, load_taxonomy("esco-skills"), index_dir={skill_ind
                          progress=False)
 extractor = SkillExtractor(enc, labels)
 loaded = time.time()
-answer = [m.label for m in extractor.extract({sentence!r})][:3]
+answer = [m.label for m in extractor.extract({sentence!r}).skills][:3]
 """,
     "st-torch titles": """
 import sentence_transformers, torch

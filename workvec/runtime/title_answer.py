@@ -22,17 +22,19 @@ FLOORS_FILE = Path(__file__).with_name("data") / "title-floors.json"
 
 @dataclass(frozen=True)
 class TitleAnswer:
-    """One title's answer: the query as given, the text that was encoded, candidates best first, no_match."""
+    """One title's answer: the query as given, the text that was encoded, candidates best first, no_match, and
+    the ids of concepts that tie the first one's score (ordered by meaning, workvec.runtime.title_job)."""
 
     query: str
     cleaned: str
     matches: tuple
     no_match: bool
+    tied_with: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         """JSON-ready dict."""
         return {"query": self.query, "cleaned": self.cleaned, "no_match": self.no_match,
-                "matches": [m.to_json() for m in self.matches]}
+                "matches": [m.to_json() for m in self.matches], "tied_with": list(self.tied_with)}
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,11 @@ carry the occupation ("Intern (Marketing)"), so neither text alone is right. On 
 15,463 titles end with one; shipped model, ESCO occupations) this moves MRR 0.3732 -> 0.3736 (preferred labels
 only 0.3483 -> 0.3502; the bare title alone: 0.3695) and the real titles below the floor 4.8% -> 4.0% (7.9% ->
 2.1% of those with a qualifier). Dropping other tails (" - Marketing") lowers MRR (0.3682) and is not done.
+
+Ties are resolved by meaning, not by order: concepts whose scores are within TIE of each other (they share the
+matched label, as "accountant" is both the occupation accountant's preferred label and an alternative label of
+financial controller) are ordered by how close the title is to each concept's own preferred label (cosine), so
+the concept named by the title comes first; the answer lists the concepts tied with the first (`tied_with`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from workvec.runtime.title_answer import TitleAnswer
 from workvec.runtime.title_clean import clean_title
 from workvec.runtime.tokenizer import check_texts
 
-__all__ = ["TitleJob", "title_queries"]
+__all__ = ["TIE", "TitleJob", "title_queries"]
+
+TIE = 1e-6  # scores this close are a tie (they are rounded to 6 decimals)
 
 _QUALIFIER = re.compile(r"\s*[(\[][^()\[\]]*[)\]]\s*$")  # a trailing "(...)" or "[...]"
 _LETTER = re.compile(r"[^\W\d_]")
@@ -68,7 +75,8 @@ class TitleJob:
         """TitleAnswers from the candidates of `texts` (TitleMatch lists, best first): each concept with its best
         score over its title's texts, best first, up to `k`; no_match where the best scores below the floor or
         there is none. Equal scores (concepts sharing a label) go by the text they came from, then by their rank
-        in its list, so the order never depends on `k`."""
+        in its list, so the order never depends on `k`; concepts that tie (within TIE) are ordered by their
+        `preferred` cosine first."""
         if len(found) != len(self.texts):
             raise ValueError(f"{len(self.texts)} texts were planned but {len(found)} results came back")
         answers = []
@@ -79,7 +87,22 @@ class TitleJob:
                     key = (-match.score, which, rank)
                     if match.id not in best or key < best[match.id][0]:
                         best[match.id] = (key, match)
-            matches = tuple(m for _, m in sorted(best.values(), key=lambda pair: pair[0])[: self.settings.k])
+            ranked = _by_meaning([m for _, m in sorted(best.values(), key=lambda pair: pair[0])])
+            tied = tuple(m.id for m in ranked[1:] if ranked[0].score - m.score <= TIE)
+            matches = tuple(ranked[: self.settings.k])
             below = not matches or (self.floor is not None and matches[0].score < self.floor)
-            answers.append(TitleAnswer(title, text, matches, below))
+            answers.append(TitleAnswer(title, text, matches, below, tied))
         return answers
+
+
+def _by_meaning(ranked: list) -> list:
+    """`ranked` (best first) with each run of tied scores (within TIE of its first) ordered by the `preferred`
+    cosine, highest first (stable: the text and rank order stays for exact equals)."""
+    out, start = [], 0
+    while start < len(ranked):
+        end = start + 1
+        while end < len(ranked) and ranked[start].score - ranked[end].score <= TIE:
+            end += 1
+        out.extend(sorted(ranked[start:end], key=lambda m: -getattr(m, "preferred", 0.0)))
+        start = end
+    return out

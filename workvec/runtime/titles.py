@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
 from workvec.runtime.settings import NormalizeSettings
 from workvec.runtime.title_answer import TitleAnswer, no_match_floor
-from workvec.runtime.title_job import TitleJob
+from workvec.runtime.title_job import TIE, TitleJob
 from workvec.runtime.tokenizer import check_texts
 
 # ESCO occupations (2,942 with 29,997 alternative and 70 hidden labels) over O*NET (1,016 titles, no alternatives): JobBERT
@@ -31,16 +31,18 @@ LABELS_PER_CONCEPT = 4  # labels fetched per wanted concept before de-duplicatin
 
 @dataclass(frozen=True)
 class TitleMatch:
-    """One candidate concept for a title."""
+    """One candidate concept for a title: its best label's cosine (`score`, through `matched_label`) and the
+    cosine of the title to the concept's own preferred label (`preferred`, which orders exact ties)."""
 
     id: str
     label: str
     score: float
     matched_label: str
+    preferred: float = 0.0
 
     def to_json(self) -> dict:
-        """JSON-ready dict."""
-        return asdict(self)
+        """JSON-ready dict (what `workvec normalize --json` prints; `preferred` is not part of it)."""
+        return {"id": self.id, "label": self.label, "score": self.score, "matched_label": self.matched_label}
 
 
 class TitleNormalizer:
@@ -54,6 +56,10 @@ class TitleNormalizer:
         self.labels = labels
         # the no-match floor: calibrated for this model and taxonomy (None when not calibrated), or as given
         self.floor = no_match_floor(encoder, labels.taxonomy.name) if floor == "calibrated" else floor
+        # each concept's preferred-label row (labels list it first, workvec.runtime.taxonomy.Taxonomy.labels)
+        owners, first = np.unique(labels.owners, return_index=True)
+        self._preferred = np.full(len(labels.taxonomy.concepts), -1, dtype=np.int64)
+        self._preferred[owners] = first
 
     @classmethod
     def open(
@@ -101,7 +107,8 @@ class TitleNormalizer:
 
     def search(self, texts: Sequence[str], *, k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
         """The raw nearest-label search: per text as given (no cleaning, no floor), up to `k` concepts, best
-        first. Blank texts get an empty list. A text's result never depends on the other texts."""
+        first, and any further concepts that tie the k-th (within TIE), so that ties can be ordered by meaning
+        (TitleJob.finish). Blank texts get an empty list. A text's result never depends on the other texts."""
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise InputError(f"k must be a positive integer (got {k!r})")
         items = check_texts(texts)
@@ -114,26 +121,29 @@ class TitleNormalizer:
         fetch = min(k * LABELS_PER_CONCEPT, total)
         rows, scores = self.labels.search(vectors, fetch)
         for slot, (r, s, vec) in enumerate(zip(rows, scores, vectors)):
-            found = self._concepts(r, s, k)
+            found = self._concepts(r, s, k, vec)
             wider = fetch
             while len(found) < k and wider < total:  # a concept's many labels crowded the others out: widen
                 wider = min(wider * 16, total)
                 r2, s2 = self.labels.search(vec[None, :], wider)
-                found = self._concepts(r2[0], s2[0], k)
+                found = self._concepts(r2[0], s2[0], k, vec)
             results[keep[slot]] = found
         return results
 
-    def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int) -> list[TitleMatch]:
-        """Collapse label hits (sorted by score) to the first `k` distinct concepts."""
+    def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int, vec: np.ndarray) -> list[TitleMatch]:
+        """Collapse label hits (sorted by score) to the first `k` distinct concepts and those tying the k-th."""
         out: list[TitleMatch] = []
         seen: set[int] = set()
+        unit = vec / max(float(np.linalg.norm(vec)), 1e-12)
         for row, score in zip(rows.tolist(), scores.tolist()):
             owner = int(self.labels.owners[row])
             if owner in seen:
                 continue
+            score = round(float(score), 6)
+            if len(out) >= k and out[k - 1].score - score > TIE:
+                break
             seen.add(owner)
             concept = self.labels.taxonomy.concepts[owner]
-            out.append(TitleMatch(concept.id, concept.label, round(float(score), 6), self.labels.labels[row]))
-            if len(out) == k:
-                break
+            preferred = float(self.labels.index.vectors()[self._preferred[owner]] @ unit)
+            out.append(TitleMatch(concept.id, concept.label, score, self.labels.labels[row], round(preferred, 6)))
         return out

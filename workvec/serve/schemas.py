@@ -28,6 +28,7 @@ class TitleResult(BaseModel):
     cleaned: str = Field(description="the text that was encoded")
     no_match: bool = Field(description="true when the best candidate scores below the model's calibrated floor")
     matches: list[dict[str, Any]] = Field(description="TitleMatch objects, as `workvec normalize --json` prints")
+    tied_with: list[str] = Field(description="ids of concepts whose score ties the first match's (ordered by meaning)")
 
 
 class NormalizeResponse(BaseModel):
