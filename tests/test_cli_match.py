@@ -29,7 +29,7 @@ def test_normalize_json_lines(capsys, title_bundle, jobs_csv, jobs_index) -> Non
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["query"] for r in records] == titles
     for record in records:
-        assert set(record) == {"query", "cleaned", "no_match", "matches", "tied_with"}
+        assert set(record) == {"query", "cleaned", "no_match", "matches", "tied_with", "language"}
         assert len(record["matches"]) == 3
         for m in record["matches"]:
             assert set(m) == {"id", "label", "score", "matched_label"}

@@ -74,8 +74,8 @@ def test_empty_inputs_say_so_and_print_valid_empty_results(home, tiny_title_bund
     assert extracted.returncode == 0 and json.loads(extracted.stdout) == {"skills": [], "skipped": [], "truncated": False}
     assert "empty" in extracted.stderr.decode()
     normalized = run("normalize", "", "--json", "--taxonomy", "onet", "--bundle", str(tiny_title_bundle), home=home)
-    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {"query": "", "cleaned": "", "no_match": True,
-                                                                      "matches": []}
+    assert normalized.returncode == 0 and json.loads(normalized.stdout) == {
+        "query": "", "cleaned": "", "no_match": True, "matches": [], "tied_with": [], "language": None}
     nothing = run("normalize", "-", "--json", "--bundle", str(tiny_title_bundle), home=home, stdin=b"")
     assert nothing.returncode == 0 and nothing.stdout == b"" and "no titles" in nothing.stderr.decode()
 

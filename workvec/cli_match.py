@@ -44,7 +44,7 @@ def _normalize(args: argparse.Namespace) -> int:
     from workvec.runtime.settings import NormalizeSettings
     from workvec.runtime.titles import TitleNormalizer
 
-    settings = NormalizeSettings(k=args.k, clean=args.clean)  # bad options fail before any loading
+    settings = NormalizeSettings(k=args.k, clean=args.clean, language_guard=args.language_guard)  # checked first
     chunks = _title_chunks(args)
     first = next(chunks, [])  # read (and validate) input before loading any model
     if not first:
@@ -87,7 +87,8 @@ def _extract(args: argparse.Namespace) -> int:
     from workvec.runtime.skills import SkillExtractor
 
     settings = ExtractSettings(threshold=args.threshold, k=args.k, exact=True if args.exact else None,
-                               requirement_filter=args.requirement_filter)  # bad options fail before any loading
+                               requirement_filter=args.requirement_filter,
+                               language_guard=args.language_guard)  # bad options fail before any loading
     text = _ad_text(args)
     if not any(ch.isalnum() for ch in text):
         note("the text is empty (no sentence with a letter or digit); no skills")
@@ -136,6 +137,9 @@ def _common(p: argparse.ArgumentParser, taxonomy: str) -> None:
     p.add_argument("--strict-index", action="store_true",
                    help="fail on a broken cached label index instead of rebuilding it")
     p.add_argument("--threads", type=int, help="intra-op threads (default: 1 on <= 2 cores, else all, at most 8)")
+    p.add_argument("--no-language-guard", dest="language_guard", action="store_false",
+                   help="answer texts in languages the bundle was not trained for anyway (default: a title gets"
+                   " no_match with its language, a sentence is skipped with it)")
     p.add_argument("--json", action="store_true", help="print JSON lines")
 
 

@@ -53,6 +53,12 @@ class Manifest:
         return tuple(dict.fromkeys([self.kind, *[t for t in listed if t in KINDS]]))
 
     @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the model serves (ISO 639-1, `languages` in the manifest); a bundle that does not say
+        is English-only, as every model workvec exported before multilingual exports (workvec.runtime.language)."""
+        return tuple(self.extra.get("languages") or ("en",))
+
+    @property
     def model_sha256(self) -> str | None:
         """sha256 of the fp32 model the bundle was exported as (what its int8 model is quantized from): the
         key of everything calibrated per model. Shipped int8-only bundles record it as `source_fp32_sha256`."""

@@ -42,15 +42,18 @@ def _taxonomy(value) -> None:
 @dataclass(frozen=True)
 class NormalizeSettings:
     """How titles are answered: `k` concepts per title; `clean` drops gender, seniority, shift, contract and pay
-    markers first (workvec.runtime.title_clean); `taxonomy`, when given, must name the normalizer's."""
+    markers first (workvec.runtime.title_clean); `taxonomy`, when given, must name the normalizer's;
+    `language_guard` answers titles in a language the bundle does not serve with no_match (workvec.runtime.language)."""
 
     k: int = 5
     clean: bool = True
     taxonomy: str | None = None
+    language_guard: bool = True  # a title in a language the bundle does not serve: no_match, language named
 
     def __post_init__(self) -> None:
         _positive_int("k", self.k)
         _flag("clean", self.clean)
+        _flag("language_guard", self.language_guard)
         _taxonomy(self.taxonomy)
 
 
@@ -58,7 +61,8 @@ class NormalizeSettings:
 class ExtractSettings:
     """How skills are found: every concept at or above `threshold` (None: the extractor's calibrated one), at
     most `k` per sentence (None: no cap); sentences that state no requirement skipped when `requirement_filter`
-    (and the extractor has a filter for its model); `taxonomy`, when given, must name the extractor's."""
+    (and the extractor has a filter for its model); `taxonomy`, when given, must name the extractor's;
+    `language_guard` skips sentences in a language the bundle does not serve (workvec.runtime.language)."""
 
     threshold: float | None = None
     k: int | None = None
@@ -68,6 +72,7 @@ class ExtractSettings:
     # only the labels that can reach the threshold: the same matches as scoring every label.
     exact: bool | None = None
     taxonomy: str | None = None
+    language_guard: bool = True  # a sentence in a language the bundle does not serve: skipped, language named
     # Candidates: the token_k nearest labels of each token plus the sentence_k nearest of the mean token,
     # searched with HNSW at `ef`. Share of HOUSE / TECH validation sentences whose exact top-10 survives
     # (all-MiniLM-L6-v2 int8): token_k=8, ef=128: 93.5% / 91.1%; 16, 128: 98.7% / 99.0%; 24, 128:
@@ -83,6 +88,7 @@ class ExtractSettings:
             raise InputError(f"threshold must be within [0, 1] (got {t!r}); ConTeXT-match scores are cosines")
         _positive_int("k", self.k, optional=True)
         _flag("requirement_filter", self.requirement_filter)
+        _flag("language_guard", self.language_guard)
         if self.exact is not None:
             _flag("exact", self.exact)
         _taxonomy(self.taxonomy)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from workvec.errors import InputError
 from workvec.runtime.evidence import Evidence
+from workvec.runtime.language import LanguageGuard
 from workvec.runtime.sentences import Span, split_sentences
 from workvec.runtime.settings import ExtractSettings
 from workvec.runtime.shaping import Related
@@ -131,23 +132,40 @@ class SkillJob:
     often they repeat within or across texts); `finish` assembles one ExtractReport per text."""
 
     spans: tuple[tuple[Span, ...], ...]
-    sentences: tuple[tuple[int, ...], ...]  # per text, per span: index into `texts`
+    sentences: tuple[tuple[int, ...], ...]  # per text, per span: index into `texts`, or -1 - index into `held`
     truncated: tuple[bool, ...]
     texts: tuple[str, ...]
     settings: ExtractSettings
+    held: tuple[str, ...] = ()  # why a sentence is not run: "language de" (the language guard)
 
     @classmethod
-    def plan(cls, texts: Sequence[str], settings: ExtractSettings) -> SkillJob:
-        """Split each text into sentences (workvec.runtime.sentences) and list the distinct ones."""
+    def plan(cls, texts: Sequence[str], settings: ExtractSettings, *, guard: LanguageGuard | None = None) -> SkillJob:
+        """Split each text into sentences (workvec.runtime.sentences) and list the distinct ones; a sentence the
+        language `guard` finds foreign (when `settings.language_guard`) is held back and reported skipped."""
         items = check_texts(texts)
+        check = guard.foreign if guard is not None and settings.language_guard else (lambda text: None)
         distinct: dict[str, int] = {}
+        held: dict[str, int] = {}
+        reasons: list[str] = []
         spans, index, cuts = [], [], []
+
+        def slot(sentence: str) -> int:
+            if sentence in distinct:
+                return distinct[sentence]
+            if sentence not in held:
+                language = check(sentence)
+                if language is None:
+                    return distinct.setdefault(sentence, len(distinct))
+                held[sentence] = -1 - len(reasons)
+                reasons.append(f"language {language}")
+            return held[sentence]
+
         for text in items:
             found, cut = text_spans(text)
             spans.append(tuple(found))
-            index.append(tuple(distinct.setdefault(s.text, len(distinct)) for s in found))
+            index.append(tuple(slot(s.text) for s in found))
             cuts.append(cut)
-        return cls(tuple(spans), tuple(index), tuple(cuts), tuple(distinct), settings)
+        return cls(tuple(spans), tuple(index), tuple(cuts), tuple(distinct), settings, tuple(reasons))
 
     def finish(self, outcomes: Sequence[SentenceOutcome]) -> list[ExtractReport]:
         """One ExtractReport per text from the outcomes of `texts`, in order."""
@@ -155,7 +173,7 @@ class SkillJob:
             raise ValueError(f"{len(self.texts)} sentences were planned but {len(outcomes)} outcomes came back")
         reports = []
         for spans, index, cut in zip(self.spans, self.sentences, self.truncated):
-            mine = [outcomes[i] for i in index]
+            mine = [outcomes[i] if i >= 0 else SentenceOutcome(self.held[-1 - i], ()) for i in index]
             skipped = tuple(SkippedSentence(s.text, s.start, s.end, o.skipped) for s, o in zip(spans, mine) if o.skipped)
             skills = merge_sentences(spans, [o.matches for o in mine])
             reports.append(ExtractReport(tuple(skills), skipped, cut))

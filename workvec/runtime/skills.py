@@ -19,6 +19,7 @@ from workvec.runtime.contextmatch import match_scores, max_cosines
 from workvec.runtime.encoder import Encoder, Precision, Providers
 from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
+from workvec.runtime.language import LanguageGuard
 from workvec.runtime.requirement import RequirementFilter, requirement_for
 from workvec.runtime.sentence_outcome import sentence_outcomes
 from workvec.runtime.settings import DEFAULT_THRESHOLD, ExtractSettings
@@ -52,6 +53,7 @@ class SkillExtractor:
             requirement.check(encoder)
         self.requirement = requirement  # workvec.runtime.requirement: sentences it rejects are skipped, reported
         self.settings = self._resolve(settings, default_threshold(encoder.manifest))
+        self.guard = LanguageGuard(encoder.manifest.languages)  # sentences in other languages: skipped
 
     @classmethod
     def open(
@@ -114,7 +116,7 @@ class SkillExtractor:
 
     def plan(self, texts: Sequence[str], settings: ExtractSettings | None = None, **overrides) -> SkillJob:
         """The first phase of `extract_batch`: sentences split, the distinct ones listed (`job.texts`)."""
-        return SkillJob.plan(texts, self.settings_for(settings, **overrides))
+        return SkillJob.plan(texts, self.settings_for(settings, **overrides), guard=self.guard)
 
     def run(self, sentences: Sequence[str], settings: ExtractSettings | None = None) -> list[SentenceOutcome]:
         """Per sentence: skipped by the requirement filter, or its skills above the threshold (at most `k`),

@@ -23,18 +23,21 @@ FLOORS_FILE = Path(__file__).with_name("data") / "title-floors.json"
 @dataclass(frozen=True)
 class TitleAnswer:
     """One title's answer: the query as given, the text that was encoded, candidates best first, no_match, and
-    the ids of concepts that tie the first one's score (ordered by meaning, workvec.runtime.title_job)."""
+    the ids of concepts that tie the first one's score (ordered by meaning, workvec.runtime.title_job); a title in
+    a language the bundle does not serve is no_match with no candidates and its `language` named."""
 
     query: str
     cleaned: str
     matches: tuple
     no_match: bool
     tied_with: tuple[str, ...] = ()
+    language: str | None = None  # set when the language guard answered: the title's language, not served
 
     def to_json(self) -> dict:
         """JSON-ready dict."""
         return {"query": self.query, "cleaned": self.cleaned, "no_match": self.no_match,
-                "matches": [m.to_json() for m in self.matches], "tied_with": list(self.tied_with)}
+                "matches": [m.to_json() for m in self.matches], "tied_with": list(self.tied_with),
+                "language": self.language}
 
 
 @lru_cache(maxsize=1)

@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from workvec.runtime.language import LanguageGuard
 from workvec.runtime.settings import NormalizeSettings
 from workvec.runtime.title_answer import TitleAnswer
 from workvec.runtime.title_clean import clean_title
@@ -60,16 +61,21 @@ class TitleJob:
     texts: tuple[str, ...]
     settings: NormalizeSettings
     floor: float | None  # the no-match floor (None: never no_match, except for a blank title)
+    languages: tuple[str | None, ...] = ()  # per title: its language when the guard keeps it from the search
 
     @classmethod
-    def plan(cls, titles: Sequence[str], settings: NormalizeSettings, *, floor: float | None) -> TitleJob:
-        """Clean each title (unless `settings.clean` is off) and list what to search."""
+    def plan(cls, titles: Sequence[str], settings: NormalizeSettings, *, floor: float | None,
+             guard: LanguageGuard | None = None) -> TitleJob:
+        """Clean each title (unless `settings.clean` is off) and list what to search; a title the language
+        `guard` finds foreign (when `settings.language_guard`) is not searched."""
         items = check_texts(titles)
         cleaned = [clean_title(t) if settings.clean else t for t in items]
+        check = guard.foreign if guard is not None and settings.language_guard else (lambda text: None)
+        languages = tuple(check(text) for text in cleaned)
         distinct: dict[str, int] = {}
-        queries = tuple(tuple(distinct.setdefault(q, len(distinct)) for q in qs)
-                        for qs in title_queries(cleaned, clean=settings.clean))
-        return cls(tuple(items), tuple(cleaned), queries, tuple(distinct), settings, floor)
+        queries = tuple(() if language else tuple(distinct.setdefault(q, len(distinct)) for q in qs)
+                        for qs, language in zip(title_queries(cleaned, clean=settings.clean), languages))
+        return cls(tuple(items), tuple(cleaned), queries, tuple(distinct), settings, floor, languages)
 
     def finish(self, found: Sequence[Sequence]) -> list[TitleAnswer]:
         """TitleAnswers from the candidates of `texts` (TitleMatch lists, best first): each concept with its best
@@ -80,7 +86,8 @@ class TitleJob:
         if len(found) != len(self.texts):
             raise ValueError(f"{len(self.texts)} texts were planned but {len(found)} results came back")
         answers = []
-        for title, text, texts in zip(self.titles, self.cleaned, self.queries):
+        languages = self.languages or (None,) * len(self.titles)
+        for title, text, texts, language in zip(self.titles, self.cleaned, self.queries, languages):
             best: dict = {}  # concept id -> ((-score, text index, rank), match): its best match and sort key
             for which, at in enumerate(texts):
                 for rank, match in enumerate(found[at]):
@@ -91,7 +98,7 @@ class TitleJob:
             tied = tuple(m.id for m in ranked[1:] if ranked[0].score - m.score <= TIE)
             matches = tuple(ranked[: self.settings.k])
             below = not matches or (self.floor is not None and matches[0].score < self.floor)
-            answers.append(TitleAnswer(title, text, matches, below, tied))
+            answers.append(TitleAnswer(title, text, matches, below, tied, language))
         return answers
 
 

@@ -17,6 +17,7 @@ from workvec.errors import InputError
 from workvec.runtime.encoder import Encoder, Precision, Providers
 from workvec.runtime.opening import TaxonomyLike, open_parts
 from workvec.runtime.labels import LabelIndex
+from workvec.runtime.language import LanguageGuard
 from workvec.runtime.settings import NormalizeSettings
 from workvec.runtime.title_answer import TitleAnswer, no_match_floor
 from workvec.runtime.title_job import TIE, TitleJob
@@ -60,6 +61,7 @@ class TitleNormalizer:
         owners, first = np.unique(labels.owners, return_index=True)
         self._preferred = np.full(len(labels.taxonomy.concepts), -1, dtype=np.int64)
         self._preferred[owners] = first
+        self.guard = LanguageGuard(encoder.manifest.languages)  # titles in other languages: no_match
 
     @classmethod
     def open(
@@ -96,7 +98,7 @@ class TitleNormalizer:
     def plan(self, titles: Sequence[str], settings: NormalizeSettings | None = None, *, k: int | None = None,
              clean: bool | None = None) -> TitleJob:
         """The first phase of `normalize`: titles cleaned and the distinct texts to `search` (`job.texts`)."""
-        return TitleJob.plan(titles, self.settings_for(settings, k=k, clean=clean), floor=self.floor)
+        return TitleJob.plan(titles, self.settings_for(settings, k=k, clean=clean), floor=self.floor, guard=self.guard)
 
     def normalize(self, titles: Sequence[str], settings: NormalizeSettings | None = None, *, k: int | None = None,
                   clean: bool | None = None) -> list[TitleAnswer]:

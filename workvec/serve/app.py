@@ -206,7 +206,8 @@ def _routes(app: FastAPI, state: _State) -> None:
         """Map job titles to occupations (results as `workvec normalize --json` prints them)."""
         titles = state.ready_engine().matcher("title")
         state.check_count(len(body.titles), "titles")
-        job = titles.plan(body.titles, NormalizeSettings(k=body.k, clean=body.clean, taxonomy=body.taxonomy))
+        job = titles.plan(body.titles, NormalizeSettings(k=body.k, clean=body.clean, taxonomy=body.taxonomy,
+                                                         language_guard=body.language_guard))
         found = await state.run_job("title", ("normalize", job.settings), job.texts)
         return _json({"results": [a.to_json() for a in job.finish(found)]})
 
@@ -219,7 +220,7 @@ def _routes(app: FastAPI, state: _State) -> None:
             raise ServeError(422, "schema", "give k or its older name top_k, not both")
         settings = ExtractSettings(threshold=body.threshold, k=body.k if body.top_k is None else body.top_k,
                                    requirement_filter=body.requirement_filter, exact=body.exact,
-                                   taxonomy=body.taxonomy)
+                                   taxonomy=body.taxonomy, language_guard=body.language_guard)
         job = skills.plan(body.texts, settings)
         outcomes = await state.run_job("skill", ("extract", job.settings), job.texts)
         return _json({"results": [r.to_json() for r in job.finish(outcomes)]})

@@ -21,6 +21,8 @@ class NormalizeRequest(BaseModel):
     clean: bool = Field(True, description="drop gender, seniority, shift, contract and pay markers before encoding"
                                           " (as `workvec normalize`; false: `--no-clean`)")
     taxonomy: str | None = Field(None, description="must name the loaded titles taxonomy when given")
+    language_guard: bool = Field(True, description="a title in a language the bundle does not serve gets no_match"
+                                                   " with its language (false: `--no-language-guard`)")
 
 
 class TitleResult(BaseModel):
@@ -29,6 +31,7 @@ class TitleResult(BaseModel):
     no_match: bool = Field(description="true when the best candidate scores below the model's calibrated floor")
     matches: list[dict[str, Any]] = Field(description="TitleMatch objects, as `workvec normalize --json` prints")
     tied_with: list[str] = Field(description="ids of concepts whose score ties the first match's (ordered by meaning)")
+    language: str | None = Field(description="the title's language when the language guard answered no_match")
 
 
 class NormalizeResponse(BaseModel):
@@ -49,6 +52,8 @@ class ExtractRequest(BaseModel):
                                                        " `skipped` (false: `--no-requirement-filter`)")
     exact: bool | None = Field(None, description="score every label even with an HNSW index (`--exact`)")
     taxonomy: str | None = Field(None, description="must name the loaded skills taxonomy when given")
+    language_guard: bool = Field(True, description="skip sentences in a language the bundle does not serve"
+                                                   " (false: `--no-language-guard`)")
 
 
 class SkillResult(BaseModel):
