@@ -1,7 +1,8 @@
 """Title cleaning on a real job-ad corpus without gold labels: what it changes, for review.
 
 Every distinct title of the corpus (default: shared/data/corpus/usajobs-2017, US federal ads) is normalized raw
-and cleaned (`workvec.runtime.title_clean.clean_title`) with the default title model over ESCO occupations.
+and cleaned (`workvec.runtime.title_clean.clean_title`) with the default title model over ESCO occupations
+(`TitleNormalizer.search`: each text as given, without `normalize`'s trailing-qualifier rule).
 Reports how many titles cleaning changes, how often that changes the top occupation, the mean best score and
 the share below the model's calibrated no-match floor, raw vs cleaned, and a seeded sample of titles whose
 top occupation changed (for a human to judge: there is no gold occupation here).
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     normalizer = workvec.TitleNormalizer.open()
     floor = no_match_floor(normalizer.encoder, normalizer.labels.taxonomy.name)
     log(f"{len(titles)} distinct titles; normalizing raw and cleaned ...")
-    raw_best, clean_best = (normalizer.normalize(texts, k=1) for texts in (titles, cleaned))
+    raw_best, clean_best = (normalizer.search(texts, k=1) for texts in (titles, cleaned))  # each text as given
     raw_score, clean_score = (np.array([m[0].score for m in found]) for found in (raw_best, clean_best))
     moved = [i for i in range(len(titles)) if raw_best[i][0].label != clean_best[i][0].label]
     changed = sum(t != c for t, c in zip(titles, cleaned))
