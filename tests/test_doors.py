@@ -173,3 +173,8 @@ def test_every_door_refuses_bad_settings_alike(world: dict, capsys, option: dict
     with running(_serve_args(world), world["tmp"]) as server, server.client() as client:
         got = client.post("/v1/extract", json={"texts": ["Python and SQL."], **option})
     assert got.status_code == 422 and got.json()["error"]["message"] == str(python.value)
+    if name == "threshold":  # the corpus job's one setting of these
+        corpus = world["tmp"] / "one.jsonl"
+        corpus.write_text(json.dumps({"id": "1", "title": "Nurse", "text": "Python."}) + "\n", encoding="utf-8")
+        code, _, err = run_cli(capsys, "analyze", corpus, "--out", world["tmp"] / "bad-run", f"--{name}", str(value))
+        assert code == 2 and err.strip().splitlines()[-1] == f"workvec: error: {python.value}"

@@ -119,6 +119,10 @@ def test_limits_and_bad_input(server):
         _error(_post(c, "/v1/extract", {"texts": ["x"], "k": 1, "top_k": 1}), 422, "schema")
         _error(_post(c, "/v1/extract", {"text": ["x"]}), 422, "schema")
         assert _post(c, "/v1/normalize", {"titles": []}).json() == {"results": []}
+        metrics = c.get("/metrics").text
+    for limit, count in (("max_texts", 1), ("max_request_bytes", 2)):  # every 413 is counted by its limit
+        assert f'workvec_rejected_total{{limit="{limit}"}} {count}.0' in metrics, limit
+    with server.client() as c:
         assert _post(c, "/v1/extract", {"texts": [""]}).json() == \
             {"results": [{"skills": [], "skipped": [], "truncated": False}]}
 

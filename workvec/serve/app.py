@@ -189,7 +189,10 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return _error(exc.status_code, getattr(exc, "limit", "http"), str(exc.detail), getattr(exc, "headers", None))
+        limit = getattr(exc, "limit", "http")
+        if exc.status_code == 413:  # a body that passed the limit while streaming (guard.BodyTooLarge)
+            request.app.state.serve.metrics.rejected.labels(limit).inc()
+        return _error(exc.status_code, limit, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(WorkvecError)
     async def workvec_error(request: Request, exc: WorkvecError):

@@ -79,6 +79,7 @@ class Guard:
                 settle = self.arrive()
             await self.app(scope, self._limited(receive), send_status)
         except BodyTooLarge:
+            self.metrics.rejected.labels("max_request_bytes").inc()
             await _reply(send_status, 413, "max_request_bytes", self._too_large())
         finally:
             if settle is not None:
@@ -102,6 +103,7 @@ class Guard:
                 return 401, "api_key", f"{what} API key: send 'Authorization: Bearer KEY'", [(b"www-authenticate", b"Bearer")]
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            self.metrics.rejected.labels("max_request_bytes").inc()
             return 413, "max_request_bytes", self._too_large()
         if self.shed is not None and scope["method"] == "POST" and path.startswith("/v1/"):
             return self.shed()
