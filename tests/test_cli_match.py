@@ -67,7 +67,7 @@ def test_normalize_esco_occupations_file(capsys, minilm_title, tmp_path) -> None
     assert truck["matches"][0]["id"].startswith("http://data.europa.eu/esco/occupation/")
     assert (truck["matches"][0]["label"], truck["matches"][0]["matched_label"]) == ("cargo vehicle driver",
                                                                                   "truck driver")
-    assert blank == {"query": "", "cleaned": "", "no_match": True, "matches": []}
+    assert blank == {"query": "", "cleaned": "", "no_match": True, "matches": [], "tied_with": [], "language": None}
 
 
 @pytest.mark.integration
@@ -95,11 +95,14 @@ def test_normalize_default_esco_occupations_and_onet(capsys, minilm_title, jobs_
 
 @pytest.mark.integration
 def test_normalize_says_no_match_below_the_floor(capsys, minilm_title, jobs_index) -> None:
-    code, out, err = normalize(capsys, minilm_title, jobs_index, "Pflegefachkraft", "warehouse worker", "--json")
+    code, out, err = normalize(capsys, minilm_title, jobs_index, "Pflegefachkraft", "warehouse worker", "--json",
+                               "--no-language-guard")
     assert code == 0, err
     odd, real = (json.loads(line) for line in out.splitlines())
     assert odd["no_match"] is True and len(odd["matches"]) == 5  # best candidates kept for inspection
     assert real["no_match"] is False and real["matches"][0]["label"].startswith("warehouse")
+    code, out, err = normalize(capsys, minilm_title, jobs_index, "Pflegefachkraft", "--json")  # the guard: on
+    assert json.loads(out)["language"] == "de" and json.loads(out)["matches"] == []
 
 
 @pytest.mark.parametrize("k", ["0", "-2"])

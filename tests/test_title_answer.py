@@ -81,7 +81,7 @@ def test_default_taxonomy_is_esco_occupations() -> None:
 @pytest.mark.integration
 def test_answers_clean_keep_the_query_and_flag_no_match(normalizer: TitleNormalizer) -> None:
     titles = ["Warehouse Worker (m/w/d)", "Pflegefachkraft", "   "]
-    worker, german, blank = normalizer.normalize(titles, k=3)
+    worker, german, blank = normalizer.normalize(titles, NormalizeSettings(k=3, language_guard=False))
     assert (worker.query, worker.cleaned, worker.no_match) == ("Warehouse Worker (m/w/d)", "Warehouse Worker", False)
     assert "warehouse worker" in [m.label for m in worker.matches[:2]]  # ties with "warehouse order picker" (0.99)
     assert german.no_match and len(german.matches) == 3  # best candidates kept for inspection
@@ -93,7 +93,7 @@ def test_answers_clean_keep_the_query_and_flag_no_match(normalizer: TitleNormali
 @pytest.mark.integration
 def test_cleaning_and_floor_can_be_turned_off(normalizer: TitleNormalizer) -> None:
     unfloored = TitleNormalizer(normalizer.encoder, normalizer.labels, floor=None)
-    (raw,) = unfloored.normalize(["Pflegefachkraft (m/w/d)"], k=2, clean=False)
+    (raw,) = unfloored.normalize(["Pflegefachkraft (m/w/d)"], NormalizeSettings(k=2, clean=False, language_guard=False))
     assert raw.cleaned == raw.query and raw.no_match is False
 
 

@@ -1,7 +1,7 @@
 """Answering titles in two phases, so that every door batches the model run its own way and answers alike:
 
     job = titles.plan(["Sr. Java Dev (m/w/d)"], settings)   # clean, queries, the distinct texts to search
-    found = titles.search(job.texts, k=job.settings.k)      # the model run (batchable across jobs)
+    found = titles.run(job.texts, job.settings)             # the model run (batchable across jobs)
     answers = job.finish(found)                              # TitleAnswer per title
 
 A cleaned title that ends with a qualifier in brackets ("Java Developer (Spring Boot)") is also searched

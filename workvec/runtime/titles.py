@@ -1,7 +1,7 @@
 """Job-title normalization: a messy title -> ranked taxonomy concepts (a concept scores by its best label).
 
 `normalize` is the product answer (what `workvec normalize --json` prints): titles cleaned, a trailing
-qualifier also searched without it, `no_match` below the calibrated floor; it is `plan` + `search` + `finish`
+qualifier also searched without it, `no_match` below the calibrated floor; it is `plan` + `run` + `finish`
 (workvec.runtime.title_job), the steps the service and the corpus job run with their own batching. `search`
 is the raw nearest-label search of texts as given."""
 
@@ -105,12 +105,18 @@ class TitleNormalizer:
         """Per title its TitleAnswer, exactly what `workvec normalize --json` prints: the title cleaned (unless
         `clean=False`), up to `k` concepts (default 5) best first, `no_match` below the calibrated floor."""
         job = self.plan(titles, settings, k=k, clean=clean)
-        return job.finish(self.search(job.texts, k=job.settings.k))
+        return job.finish(self.run(job.texts, job.settings))
 
-    def search(self, texts: Sequence[str], *, k: int = 5, batch_size: int = 64) -> list[list[TitleMatch]]:
+    def run(self, texts: Sequence[str], settings: NormalizeSettings | None = None) -> list[list[TitleMatch]]:
+        """The model step of a job (`job.texts`): `search` with the settings' k, keeping the concepts that tie
+        the k-th so that `finish` can order ties by meaning."""
+        return self.search(texts, k=self.settings_for(settings).k, ties=True)
+
+    def search(self, texts: Sequence[str], *, k: int = 5, ties: bool = False,
+               batch_size: int = 64) -> list[list[TitleMatch]]:
         """The raw nearest-label search: per text as given (no cleaning, no floor), up to `k` concepts, best
-        first, and any further concepts that tie the k-th (within TIE), so that ties can be ordered by meaning
-        (TitleJob.finish). Blank texts get an empty list. A text's result never depends on the other texts."""
+        first (`ties`: and any further concepts that tie the k-th, within TIE). Blank texts get an empty list.
+        A text's result never depends on the other texts."""
         if not isinstance(k, int) or isinstance(k, bool) or k <= 0:
             raise InputError(f"k must be a positive integer (got {k!r})")
         items = check_texts(texts)
@@ -123,17 +129,18 @@ class TitleNormalizer:
         fetch = min(k * LABELS_PER_CONCEPT, total)
         rows, scores = self.labels.search(vectors, fetch)
         for slot, (r, s, vec) in enumerate(zip(rows, scores, vectors)):
-            found = self._concepts(r, s, k, vec)
+            found = self._concepts(r, s, k, vec, ties)
             wider = fetch
             while len(found) < k and wider < total:  # a concept's many labels crowded the others out: widen
                 wider = min(wider * 16, total)
                 r2, s2 = self.labels.search(vec[None, :], wider)
-                found = self._concepts(r2[0], s2[0], k, vec)
+                found = self._concepts(r2[0], s2[0], k, vec, ties)
             results[keep[slot]] = found
         return results
 
-    def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int, vec: np.ndarray) -> list[TitleMatch]:
-        """Collapse label hits (sorted by score) to the first `k` distinct concepts and those tying the k-th."""
+    def _concepts(self, rows: np.ndarray, scores: np.ndarray, k: int, vec: np.ndarray,
+                  ties: bool) -> list[TitleMatch]:
+        """Collapse label hits (sorted by score) to the first `k` distinct concepts (and those tying the k-th)."""
         out: list[TitleMatch] = []
         seen: set[int] = set()
         unit = vec / max(float(np.linalg.norm(vec)), 1e-12)
@@ -142,7 +149,7 @@ class TitleNormalizer:
             if owner in seen:
                 continue
             score = round(float(score), 6)
-            if len(out) >= k and out[k - 1].score - score > TIE:
+            if len(out) >= k and (not ties or out[k - 1].score - score > TIE):
                 break
             seen.add(owner)
             concept = self.labels.taxonomy.concepts[owner]

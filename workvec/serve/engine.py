@@ -88,7 +88,7 @@ class Engine:
         if op == "embed":
             return list(self.sides[option].encoder.encode(texts, batch_size=len(texts)))
         if op == "normalize":
-            return self.sides["title"].matcher.search(texts, k=option.k)
+            return self.sides["title"].matcher.run(texts, option)
         if op == "extract":
             return self.sides["skill"].matcher.run(texts, option)
         raise ValueError(f"unknown operation {op!r}")
