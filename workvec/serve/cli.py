@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from workvec.cli_io import HelpFormatter
 from workvec.defaults import bundle_help
 from workvec.serve.settings import ServeSettings
 
-__all__ = ["register"]
+__all__ = ["ENV_PREFIX", "register"]
 
 _D = ServeSettings()
+ENV_PREFIX = "WORKVEC_SERVE_"  # every option may come from the environment: --max-texts is WORKVEC_SERVE_MAX_TEXTS
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from workvec.errors import InputError
     from workvec.serve.server import run
 
+    if args.env_errors:
+        raise InputError("; ".join(args.env_errors))
     settings = ServeSettings(
         title_bundle=args.title_bundle, skill_bundle=args.skill_bundle,
         titles_taxonomy=args.titles_taxonomy, skills_taxonomy=args.skills_taxonomy,
@@ -31,7 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `serve` sub-command."""
     p = sub.add_parser("serve", help="HTTP service: /v1/normalize, /v1/extract, /v1/embeddings (needs the serve extra)",
-                       formatter_class=HelpFormatter)
+                       formatter_class=HelpFormatter,
+                       epilog=f"Every option may also be set in the environment as {ENV_PREFIX}<OPTION> (--max-texts 64:"
+                              f" {ENV_PREFIX}MAX_TEXTS=64, --no-skills: {ENV_PREFIX}NO_SKILLS=1); the command line wins.")
     for kind in ("title", "skill"):
         p.add_argument(f"--{kind}-bundle", help=bundle_help(kind))
     p.add_argument("--titles-taxonomy", default=_D.titles_taxonomy, help="embedded name or a file path")
@@ -61,4 +68,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, help="inference threads (onnxruntime intra-op and BLAS; default: cores - 1, at least 1,"
                         " at most 8: one core stays with the event loop)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
-    p.set_defaults(func=_serve)
+    p.set_defaults(func=_serve, env_errors=_environment_defaults(p))
+
+
+def _environment_defaults(p: argparse.ArgumentParser) -> list[str]:
+    """Take each option's default from ENV_PREFIX + its name when that is set and not empty (a flag: 1/0,
+    true/false, yes/no, on/off); return what was wrong, reported when `serve` runs."""
+    errors = []
+    for action in p._actions:
+        value = os.environ.get(ENV_PREFIX + action.dest.upper(), "").strip()
+        if not action.option_strings or action.dest == "help" or not value:
+            continue
+        name = f"{ENV_PREFIX}{action.dest.upper()}={value!r}"
+        if action.nargs == 0:  # store_true
+            word = value.lower()
+            if word not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                errors.append(f"{name}: {action.option_strings[0]} is a flag, set it to 1 or 0")
+            action.default = word in ("1", "true", "yes", "on")
+        elif action.choices is not None and value not in action.choices:
+            errors.append(f"{name}: {action.option_strings[0]} is one of {', '.join(action.choices)}")
+        else:
+            try:
+                action.default = action.type(value) if action.type else value
+            except ValueError:
+                errors.append(f"{name}: {action.option_strings[0]} takes a number")
+    return errors
