@@ -126,7 +126,7 @@ def test_aggregates_shares_and_movers():
 @pytest.mark.parametrize(("extra", "message"), [
     (["--address", "10.0.0.1:6379"], "--address joins a Ray cluster: add --engine ray"),
     (["--limit", "0"], "--limit must be a positive number of ads (got 0)"),
-    (["--threshold", "1.5"], "--threshold must be within [0, 1] (got 1.5)"),
+    (["--threshold", "1.5"], "threshold must be within [0, 1] (got 1.5); ConTeXT-match scores are cosines"),
     (["--group-col", "status"], "--group-col 'status' clashes with an output column of ads.parquet"),
     (["--text-col", "body"], "--text-col body: ads-sample.jsonl has no column 'body'"),
 ])

@@ -19,6 +19,7 @@ from workvec.analyze.shards import RESERVED, ShardStore
 from workvec.errors import InputError
 from workvec.runtime.atomic import atomic_write_bytes
 from workvec.runtime.hashing import sha256_file
+from workvec.runtime.settings import ExtractSettings
 
 __all__ = ["AnalyzeSpec", "Plan", "make_plan"]
 
@@ -52,8 +53,7 @@ class AnalyzeSpec:
             raise InputError(f"--engine must be one of {', '.join(ENGINES)} (got {self.engine!r})")
         if self.address and self.engine != "ray":
             raise InputError("--address joins a Ray cluster: add --engine ray")
-        if self.models.threshold is not None and not 0 <= self.models.threshold <= 1:
-            raise InputError(f"--threshold must be within [0, 1] (got {self.models.threshold})")
+        ExtractSettings(threshold=self.models.threshold)  # the message every door gives for a bad threshold
         clash = sorted(set(self.group_cols) & RESERVED)
         if clash:
             raise InputError(f"--group-col {clash[0]!r} clashes with an output column of ads.parquet; rename it")
@@ -115,13 +115,13 @@ def _taxonomy_identity(source: str) -> dict:
 
 def _rules_identity() -> dict:
     """Digests of the rules that shape results without a model (title cleaning and queries, sentence splitting
-    and the text limit) and the encoder's batching rule: a run resumed after an upgrade that changed them is
-    refused instead of mixing old and new answers."""
-    from workvec.runtime import encoder, sentences, skill_job, title_clean, title_job
+    and the text limit, the language guard and its models' version) and the encoder's batching rule: a run
+    resumed after an upgrade that changed them is refused instead of mixing old and new answers."""
+    from workvec.runtime import encoder, language, sentences, skill_job, title_clean, title_job
 
     rules = {m.__name__.rsplit(".", 1)[-1]: sha256_file(m.__file__)[:16]
-             for m in (title_clean, title_job, sentences, skill_job)}
-    return {**rules, "batching": encoder.BATCHING}
+             for m in (title_clean, title_job, sentences, skill_job, language)}
+    return {**rules, "batching": encoder.BATCHING, "language_models": language.models_version()}
 
 
 def make_plan(spec: AnalyzeSpec) -> Plan:
