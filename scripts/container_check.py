@@ -11,7 +11,8 @@ Runs the image on 127.0.0.1:<free port> with an API key and one option from the 
   - compares the answers with this machine's workvec library when it is importable and runs the same CPU
     architecture (ranks equal, scores within --tolerance), or with --expect-answers from another image
     (an arm64 image against the amd64 answers);
-  - sends SIGTERM while a request is in flight: that request must be answered and the container exit 0.
+  - sends SIGTERM while a request is in flight: that request must be answered and the container exit 0; and
+    SIGTERM 0.3 s after start (Python still importing) must stop it too.
 Prints a JSON report (sizes with a per-folder breakdown, timings, RSS); exits 1 when a check fails.
 Standard library only (the library comparison imports workvec when it can).
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import platform
 import shutil
 import socket
@@ -77,6 +79,12 @@ def request(url: str, body: dict | None = None, *, key: str | None = KEY, timeou
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process has used: start-up cost without the other load."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
 
 
 def rss_mib(pid: int) -> dict:
@@ -165,6 +173,24 @@ def library_answers() -> dict | None:
     return {"normalize": [a.to_json() for a in titles.normalize(TITLES, k=5)], "extract": [skills.extract(AD).to_json()]}
 
 
+def early_sigterm(args: argparse.Namespace, name: str, delay: float = 0.3) -> dict:
+    """SIGTERM `delay` s after `podman run`, before the service has its handlers: it must still stop."""
+    cid = podman(args.runtime, "run", "-d", "--pull=never", "--name", name, *args.run_option, args.image).strip()
+    try:
+        time.sleep(delay)
+        term = time.monotonic()
+        podman(args.runtime, "kill", "--signal", "TERM", cid)
+        try:
+            code = podman(args.runtime, "wait", cid, timeout=60).strip()
+        except subprocess.TimeoutExpired:
+            code = "still running after 60 s"
+        took = round(time.monotonic() - term, 2)
+        check(code in ("0", "143"), f"SIGTERM {delay} s after start -> exit {code} after {took} s")
+        return {"delay_s": delay, "exit": code, "exit_s": took}
+    finally:
+        podman(args.runtime, "rm", "-f", "-t", "0", cid, check_rc=False)
+
+
 def cold_start(args: argparse.Namespace, name: str) -> dict:
     """One fresh container: seconds from `podman run` to /ready and to the first /v1/normalize answer, RSS at
     ready, load average before."""
@@ -173,7 +199,7 @@ def cold_start(args: argparse.Namespace, name: str) -> dict:
     load = Path("/proc/loadavg").read_text().split()[0]
     started = time.monotonic()
     cid = podman(args.runtime, "run", "-d", "--pull=never", "--name", name, "-p", f"127.0.0.1:{port}:8080",
-                 args.image).strip()
+                 *args.run_option, args.image).strip()
     run: dict = {"load_before": float(load)}
     try:
         pid = int(podman(args.runtime, "inspect", "-f", "{{.State.Pid}}", cid).strip())
@@ -186,6 +212,7 @@ def cold_start(args: argparse.Namespace, name: str) -> dict:
                 pass
             time.sleep(0.02)
         run["rss_at_ready_mib"] = rss_mib(pid).get("VmRSS")
+        run["cpu_s_at_ready"] = cpu_s(pid)
         code, _ = request(url + "/v1/normalize", {"titles": ["Sr. Java Dev"], "k": 3}, key=None)
         run["first_normalize_s"] = round(time.monotonic() - started, 3)
         check(code == 200, f"cold start {name}: first /v1/normalize {code} at {run['first_normalize_s']} s")
@@ -206,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tolerance", type=float, default=1e-3, help="largest score difference allowed")
     ap.add_argument("--no-library", action="store_true", help="skip the comparison with this machine's workvec")
     ap.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for /ready (emulation: more)")
+    ap.add_argument("--run-option", action="append", default=[], metavar="OPT",
+                    help="an extra `podman run` option for every container (repeatable; e.g. --run-option=-e=X=1)")
+    ap.add_argument("--only-cold-starts", action="store_true", help="skip the checks: the cold starts only")
     ap.add_argument("--cold-starts", type=int, default=0, metavar="N",
                     help="then N more fresh containers, each timed from `podman run` to its first /v1/normalize answer")
     args = ap.parse_args(argv)
@@ -217,91 +247,94 @@ def main(argv: list[str] | None = None) -> int:
     config = inspect.get("Config") or {}
     report: dict = {"image": args.image, "architecture": arch, "host": platform.machine(),
                     "load_before": Path("/proc/loadavg").read_text().split()[:3]}
-    check((config.get("User") or "root") not in ("", "root", "0"), f"runs as a non-root user ({config.get('User')})")
-    health = (inspect.get("Healthcheck") or inspect.get("HealthCheck") or config.get("Healthcheck") or {}).get("Test") or []
-    check(any("/ready" in part for part in health), "HEALTHCHECK probes /ready")
-    report["sizes"] = sizes(args.runtime, args.image, args.base)
+    name = f"workvec-check-{free_port()}"
+    if not args.only_cold_starts:
+        check((config.get("User") or "root") not in ("", "root", "0"), f"runs as a non-root user ({config.get('User')})")
+        health = (inspect.get("Healthcheck") or inspect.get("HealthCheck") or config.get("Healthcheck") or {}).get("Test") or []
+        check(any("/ready" in part for part in health), "HEALTHCHECK probes /ready")
+        report["sizes"] = sizes(args.runtime, args.image, args.base)
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    name = f"workvec-check-{port}"
-    started = time.monotonic()
-    cid = podman(args.runtime, "run", "-d", "--pull=never", "--name", name, "-p", f"127.0.0.1:{port}:8080",
-                 "-e", f"WORKVEC_API_KEY={KEY}", "-e", "WORKVEC_SERVE_API_KEY_ENV=WORKVEC_API_KEY",
-                 "-e", "WORKVEC_SERVE_MAX_TEXTS=64", args.image, "--max-queue", "512").strip()
-    try:
-        report["run_returned_s"] = round(time.monotonic() - started, 3)
-        pid = int(podman(args.runtime, "inspect", "-f", "{{.State.Pid}}", cid).strip())
-        ready = None
-        while time.monotonic() - started < args.ready_timeout:
-            try:
-                if request(url + "/ready", key=None, timeout=2)[0] == 200:
-                    ready = time.monotonic() - started
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        started = time.monotonic()
+        cid = podman(args.runtime, "run", "-d", "--pull=never", "--name", name, "-p", f"127.0.0.1:{port}:8080",
+                     *args.run_option, "-e", f"WORKVEC_API_KEY={KEY}", "-e", "WORKVEC_SERVE_API_KEY_ENV=WORKVEC_API_KEY",
+                     "-e", "WORKVEC_SERVE_MAX_TEXTS=64", args.image, "--max-queue", "512").strip()
+        try:
+            report["run_returned_s"] = round(time.monotonic() - started, 3)
+            pid = int(podman(args.runtime, "inspect", "-f", "{{.State.Pid}}", cid).strip())
+            ready = None
+            while time.monotonic() - started < args.ready_timeout:
+                try:
+                    if request(url + "/ready", key=None, timeout=2)[0] == 200:
+                        ready = time.monotonic() - started
+                        break
+                except (OSError, ValueError):
+                    pass
+                if podman(args.runtime, "inspect", "-f", "{{.State.Running}}", cid).strip() != "true":
                     break
-            except (OSError, ValueError):
-                pass
-            if podman(args.runtime, "inspect", "-f", "{{.State.Running}}", cid).strip() != "true":
-                break
-            time.sleep(0.02)
-        if not check(ready is not None, f"/ready answered 200 after {ready and round(ready, 2)} s"):
-            log(podman(args.runtime, "logs", cid, check_rc=False)[-3000:])
-            return 1
-        report["rss_at_ready_mib"] = rss_mib(pid)
-        code, first = request(url + "/v1/normalize", {"titles": ["Sr. Java Dev"], "k": 3})
-        first_s = time.monotonic() - started
-        check(code == 200, f"first /v1/normalize -> {code} at {first_s:.2f} s from `podman run`")
-        report["ready_s"], report["first_normalize_s"] = round(ready, 3), round(first_s, 3)
-        report["first_answer"] = (first.get("results") or [{}])[0].get("matches", [])[:1] if code == 200 else first
+                time.sleep(0.02)
+            if not check(ready is not None, f"/ready answered 200 after {ready and round(ready, 2)} s"):
+                log(podman(args.runtime, "logs", cid, check_rc=False)[-3000:])
+                return 1
+            report["rss_at_ready_mib"] = rss_mib(pid)
+            report["cpu_s_at_ready"] = cpu_s(pid)
+            code, first = request(url + "/v1/normalize", {"titles": ["Sr. Java Dev"], "k": 3})
+            first_s = time.monotonic() - started
+            check(code == 200, f"first /v1/normalize -> {code} at {first_s:.2f} s from `podman run`")
+            report["ready_s"], report["first_normalize_s"] = round(ready, 3), round(first_s, 3)
+            report["first_answer"] = (first.get("results") or [{}])[0].get("matches", [])[:1] if code == 200 else first
 
-        code, info = request(url + "/info")
-        limits = info.get("limits", {}) if code == 200 else {}
-        check(limits.get("max_texts") == 64 and limits.get("max_queue") == 512,
-              "options from the environment (WORKVEC_SERVE_MAX_TEXTS=64) and arguments (--max-queue 512) reach /info")
-        check(request(url + "/v1/normalize", {"titles": ["nurse"]}, key=None)[0] == 401, "no API key -> 401")
-        user = podman(args.runtime, "exec", cid, "id", "-u").strip()
-        check(user not in ("", "0"), f"the server runs as uid {user}")
-        hc = subprocess.run(["podman", "--runtime", args.runtime, "healthcheck", "run", cid], check=False, capture_output=True,
-                            text=True, timeout=60)
-        check(hc.returncode == 0, f"podman healthcheck run -> {hc.returncode} {hc.stdout.strip()} {hc.stderr.strip()[-200:]}")
+            code, info = request(url + "/info")
+            limits = info.get("limits", {}) if code == 200 else {}
+            check(limits.get("max_texts") == 64 and limits.get("max_queue") == 512,
+                  "options from the environment (WORKVEC_SERVE_MAX_TEXTS=64) and arguments (--max-queue 512) reach /info")
+            check(request(url + "/v1/normalize", {"titles": ["nurse"]}, key=None)[0] == 401, "no API key -> 401")
+            user = podman(args.runtime, "exec", cid, "id", "-u").strip()
+            check(user not in ("", "0"), f"the server runs as uid {user}")
+            hc = subprocess.run(["podman", "--runtime", args.runtime, "healthcheck", "run", cid], check=False, capture_output=True,
+                                text=True, timeout=60)
+            check(hc.returncode == 0, f"podman healthcheck run -> {hc.returncode} {hc.stdout.strip()} {hc.stderr.strip()[-200:]}")
 
-        mine = answers(url)
-        report["rss_after_requests_mib"] = rss_mib(pid)
-        if args.save_answers:
-            Path(args.save_answers).write_text(json.dumps(mine, indent=1) + "\n")
-        if args.expect_answers:
-            report["vs_expected"] = compare(mine, json.loads(Path(args.expect_answers).read_text()), args.tolerance,
-                                            f"with {args.expect_answers}")
-        same_arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(arch) == platform.machine()
-        if not args.no_library and same_arch:
-            theirs = library_answers()
-            if theirs is None:
-                log("workvec is not importable here: no comparison with the library")
-            else:
-                report["vs_library"] = compare(mine, theirs, args.tolerance, "with this machine's workvec library")
+            mine = answers(url)
+            report["rss_after_requests_mib"] = rss_mib(pid)
+            if args.save_answers:
+                Path(args.save_answers).write_text(json.dumps(mine, indent=1) + "\n")
+            if args.expect_answers:
+                report["vs_expected"] = compare(mine, json.loads(Path(args.expect_answers).read_text()), args.tolerance,
+                                                f"with {args.expect_answers}")
+            same_arch = {"amd64": "x86_64", "arm64": "aarch64"}.get(arch) == platform.machine()
+            if not args.no_library and same_arch:
+                theirs = library_answers()
+                if theirs is None:
+                    log("workvec is not importable here: no comparison with the library")
+                else:
+                    report["vs_library"] = compare(mine, theirs, args.tolerance, "with this machine's workvec library")
 
-        # SIGTERM with a request in flight: it is answered, then the container exits 0.
-        inflight: dict = {}
+            # SIGTERM with a request in flight: it is answered, then the container exits 0.
+            inflight: dict = {}
 
-        def slow() -> None:
-            try:
-                inflight["code"] = request(url + "/v1/extract", {"texts": SENTENCES[:64]}, timeout=120)[0]
-            except OSError as exc:
-                inflight["error"] = repr(exc)
+            def slow() -> None:
+                try:
+                    inflight["code"] = request(url + "/v1/extract", {"texts": SENTENCES[:64]}, timeout=120)[0]
+                except OSError as exc:
+                    inflight["error"] = repr(exc)
 
-        thread = threading.Thread(target=slow)
-        thread.start()
-        time.sleep(0.3)
-        term = time.monotonic()
-        podman(args.runtime, "kill", "--signal", "TERM", cid)
-        code = podman(args.runtime, "wait", cid, timeout=90).strip()
-        report["sigterm_exit_s"] = round(time.monotonic() - term, 2)
-        thread.join(timeout=60)
-        check(inflight.get("code") == 200, f"a request in flight at SIGTERM is answered ({inflight})")
-        check(code == "0", f"SIGTERM -> exit {code} after {report['sigterm_exit_s']} s")
-        logs = podman(args.runtime, "logs", cid, check_rc=False)
-        report["log_tail"] = logs.strip().splitlines()[-6:]
-    finally:
-        podman(args.runtime, "rm", "-f", cid, check_rc=False)
+            thread = threading.Thread(target=slow)
+            thread.start()
+            time.sleep(0.3)
+            term = time.monotonic()
+            podman(args.runtime, "kill", "--signal", "TERM", cid)
+            code = podman(args.runtime, "wait", cid, timeout=90).strip()
+            report["sigterm_exit_s"] = round(time.monotonic() - term, 2)
+            thread.join(timeout=60)
+            check(inflight.get("code") == 200, f"a request in flight at SIGTERM is answered ({inflight})")
+            check(code == "0", f"SIGTERM -> exit {code} after {report['sigterm_exit_s']} s")
+            logs = podman(args.runtime, "logs", cid, check_rc=False)
+            report["log_tail"] = logs.strip().splitlines()[-6:]
+        finally:
+            podman(args.runtime, "rm", "-f", cid, check_rc=False)
+        report["early_sigterm"] = early_sigterm(args, f"{name}-early")
     if args.cold_starts:
         report["cold_starts"] = [cold_start(args, f"{name}-cold{i}") for i in range(args.cold_starts)]
         firsts = sorted(run["first_normalize_s"] for run in report["cold_starts"])

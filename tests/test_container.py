@@ -81,7 +81,7 @@ def test_containerfile_shape() -> None:
     assert "g++" not in final and "pip install" not in final  # builds stay in the builder stage
     assert "\nUSER workvec\n" in final and "useradd --system --uid 10001" in final
     assert "HEALTHCHECK" in final and "/ready" in final.split("HEALTHCHECK", 1)[1]
-    assert 'ENTRYPOINT ["workvec", "serve"]' in final and "WORKVEC_SERVE_HOST=0.0.0.0" in final
+    assert 'ENTRYPOINT ["/usr/bin/tini", "--", "workvec", "serve"]' in final and "WORKVEC_SERVE_HOST=0.0.0.0" in final
     assert "container_warm.py" in text.split("\nFROM ${BASE}\n")[0]  # indexes built at build time
     ignore = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
     assert ignore[ignore.index("*") + 1:].count("!scripts/container_warm.py") == 1
