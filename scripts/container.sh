@@ -13,10 +13,16 @@
 # through an intercepting proxy, the CA bundle named by $PIP_CERT goes into that local base as pip's `cert`
 # (the Containerfile itself stays generic).
 #
-# Environment: ARCH (amd64 | arm64; arm64 needs qemu-user-static with binfmt registered), LANGUAGE_GUARD
-# (script | lingua), TAG (default localhost/workvec:serve-$ARCH[-lingua]), BASE_TAG, MIRROR, CONTEXT (the build
-# context: default this working tree, as `docker build .`; HEAD: the last commit, without uncommitted edits), PODMAN_RUNTIME (default runc: crun fails here on hybrid cgroups),
-# CHECK_OUT (a file for check's JSON report), KEEP_BASE_ROOT=1 (keep the debootstrap folder).
+# Another ARCH runs under qemu-user (apt-get install -y qemu-user-static binfmt-support; binfmt_misc mounted and
+# `update-binfmts --enable qemu-aarch64`): its builds and runs hide /sys/devices/system/cpu, whose x86
+# description makes onnxruntime's cpuinfo segfault under qemu (../shared/notes/arm64-emulation.md); SAVE_ANSWERS
+# (a file: this image's answers) and EXPECT_ANSWERS (answers of another image: ranks equal, scores within 1e-3)
+# compare the two architectures. Emulated timings say nothing about real ARM speed.
+#
+# Environment: ARCH (amd64 | arm64), LANGUAGE_GUARD (script | lingua), TAG (default
+# localhost/workvec:serve-$ARCH[-lingua]), BASE_TAG, MIRROR, CONTEXT (the build context: default this working tree,
+# as `docker build .`; HEAD: the last commit, without uncommitted edits), PODMAN_RUNTIME (default runc: crun fails
+# here on hybrid cgroups), CHECK_OUT (a file for check's JSON report), KEEP_BASE_ROOT=1 (keep the debootstrap folder).
 # Needs root, podman, runc and debootstrap (apt-get install -y podman runc debootstrap), and
 # /etc/containers/containers.conf with `default_ulimits = []` and `cgroup_manager = "cgroupfs"` on machines
 # like this one (the notes above).
@@ -71,17 +77,26 @@ build() {
     fi
     say "podman build $TAG (base $BASE_TAG, LANGUAGE_GUARD=$LANGUAGE_GUARD, context $CONTEXT) ..."
     local started=$SECONDS
-    local file="$CONTEXT/Containerfile"
+    local file="$CONTEXT/Containerfile" emulated=()
     [ -f "$file" ] || file="$REPO/Containerfile"
-    podman build --format docker --arch "$ARCH" --build-arg BASE="$BASE_TAG" \
+    if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then  # qemu: hide the host's CPU description (see the top)
+        mkdir -p /var/tmp/workvec-no-cpu-sysfs
+        emulated=(-v /var/tmp/workvec-no-cpu-sysfs:/sys/devices/system/cpu:ro)
+    fi
+    podman build --format docker --arch "$ARCH" --build-arg BASE="$BASE_TAG" "${emulated[@]}" \
         --build-arg LANGUAGE_GUARD="$LANGUAGE_GUARD" -t "$TAG" -f "$file" "$CONTEXT" >&2
     say "built $TAG in $((SECONDS - started)) s: $(podman image inspect -f '{{.Size}}' "$TAG") bytes"
 }
 
 check() {
     podman image exists "$TAG" || die "no image $TAG: run '$0 build' first"
+    local extra=()
+    if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
+        extra=(--run-option=--security-opt=mask=/sys/devices/system/cpu --ready-timeout 1800)
+        [ -n "${EXPECT_ANSWERS:-}" ] && extra+=(--expect-answers "$EXPECT_ANSWERS")
+    fi
     "$PY" "$REPO/scripts/container_check.py" --image "$TAG" --base "$BASE_TAG" --runtime "$RUNTIME" \
-        ${CHECK_OUT:+--out "$CHECK_OUT"}
+        ${CHECK_OUT:+--out "$CHECK_OUT"} ${SAVE_ANSWERS:+--save-answers "$SAVE_ANSWERS"} ${extra[@]+"${extra[@]}"}
 }
 
 need podman "apt-get install -y podman runc (../shared/notes/containers.md)"
