@@ -8,6 +8,10 @@
 - esco-occupations.tsv.gz: ESCO occupations (URI, preferred label, alternative and hidden labels) from ESCO's own CSV
   export occupations_en.csv (v1.0.x, 2,942 occupations; no PyPI package carries them), read from
   --esco-occupations (default: $WORKVEC_SHARED/esco/occupations_en.csv) and pinned by its sha256.
+- esco-occupations-de.tsv.gz, esco-occupations-es.tsv.gz: ESCO v1.2.0 occupations in German and Spanish (ESCO's
+  CSV export, 3,039 occupations each, $WORKVEC_SHARED/esco/i18n/occupations_{de,es}_v1.2.0.csv.gz, pinned by
+  sha256), read by the same parser, which splits their gendered labels ("Technischer Leiter/Technische Leiterin")
+  into both forms: the first (masculine) is the preferred label, the others are alternatives.
 
 Each file is gzip'd TSV with the header `id, label, alt_labels` (alternatives joined by '|'),
 the generic format `workvec.runtime.taxonomy.load_taxonomy` reads. Output is byte-for-byte
@@ -78,13 +82,14 @@ def read_onet(text: str) -> list[Entry]:
     return [(row["O*NET-SOC Code"].strip(), row["Title"].strip(), ()) for row in rows]
 
 
-def read_esco_occupations(text: str) -> list[Entry]:
-    """ESCO occupations from ESCO's occupations_en.csv, read by workvec's own ESCO parser: conceptUri,
+def read_esco_occupations(text: str, language: str = "en") -> list[Entry]:
+    """ESCO occupations from ESCO's occupations_<language>.csv, read by workvec's own ESCO parser: conceptUri,
     preferredLabel, and as alternatives the altLabels then the hiddenLabels (ESCO's search-only terms:
-    "physician", "doctor", "surgeon" exist only there) not already among them."""
+    "physician", "doctor", "surgeon" exist only there) not already among them; in languages other than English
+    every label split into its gendered forms (workvec.runtime.taxonomy_gender)."""
     from workvec.runtime.taxonomy_formats import parse
 
-    return [(row.id, row.label, row.alt_labels) for row in parse(text, Path("occupations_en.csv"), "esco")]
+    return [(row.id, row.label, row.alt_labels) for row in parse(text, Path(f"occupations_{language}.csv"), "esco")]
 
 
 def split_lines(value: str) -> tuple[str, ...]:
@@ -121,6 +126,16 @@ FILE_SOURCES = (
         "ESCO v1.0.x occupations (c) European Union, reuse with attribution (Commission Decision 2011/833/EU)",
         read_esco_occupations,
     ),
+    *(FileSource(
+        f"esco-occupations-{language}",
+        SHARED / "esco" / "i18n" / f"occupations_{language}_v1.2.0.csv.gz",
+        sha256,
+        f"ESCO v1.2.0 occupations ({name}) (c) European Union, reuse with attribution (Commission Decision 2011/833/EU)",
+        lambda text, language=language: read_esco_occupations(text, language),
+    ) for language, name, sha256 in (
+        ("de", "German", "35e22a6126de90add2c411e537a72b90d9ef8211560b3ad2e6894ba71e5fbee8"),
+        ("es", "Spanish", "f200a1c94ba3f85b247e6a612aae06a5ddd8d5c8bcd50f513d57ac110506e388"),
+    )),
 )
 SOURCES = (
     Source(
@@ -194,7 +209,7 @@ def read_file_source(source: FileSource, path: Path | None) -> str:
     digest = hashlib.sha256(data).hexdigest()
     if digest != source.sha256:
         sys.exit(f"{path}: sha256 {digest} differs from the pinned {source.sha256}")
-    return data.decode("utf-8-sig")
+    return (gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data).decode("utf-8-sig")
 
 
 def write_entries(out_dir: Path, name: str, entries: list[Entry], record: dict) -> dict:

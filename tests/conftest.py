@@ -1,5 +1,6 @@
 """Shared fixtures: the committed tiny bundles, a tiny random MPNet in both JobBERT-v2 head layouts (built by
-tests/tiny_mpnet.py) and its exports, MiniLM bundles exported once, and the shared-data resolver.
+tests/tiny_mpnet.py) and its exports, a tiny random XLM-RoBERTa with JobBERT-v3's layout (tests/tiny_xlmr.py) and
+its exports, MiniLM bundles exported once, and the shared-data resolver.
 
 Tiers: the default run needs no torch. Its bundles are the committed tiny fixtures (``tiny_title_bundle``,
 ``tiny_skill_bundle``; see tests/fixtures/make_tiny_bundles.py). Everything that builds or exports a model
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 FIXTURE_BUNDLES = Path(__file__).resolve().parent / "fixtures" / "bundles"
 SHARED_ENV = "WORKVEC_SHARED"
 # Fixtures that build or export a model through torch: only integration tests may use them.
-TORCH_FIXTURES = frozenset({"tiny_mpnet", "tiny_bundles", "tiny_st", "minilm_title", "minilm_skill"})
+TORCH_FIXTURES = frozenset({"tiny_mpnet", "tiny_bundles", "tiny_st", "minilm_title", "minilm_skill", "tiny_xlmr",
+                            "xlmr_bundles", "xlmr_st"})
 
 @pytest.fixture(scope="session")
 def tiny_mpnet(tmp_path_factory) -> types.SimpleNamespace:
@@ -73,6 +75,43 @@ def tiny_bundles(tiny_mpnet, tmp_path_factory) -> dict[str, Path]:
         assert code == 0, f"tiny export {name} failed with exit code {code}"
         bundles[name] = out / name
     return bundles
+
+
+@pytest.fixture(scope="session")
+def tiny_xlmr(tmp_path_factory) -> types.SimpleNamespace:
+    """Paths of the tiny XLM-R in JobBERT-v3's hub layout (`asym`) and the 5.x save (`router`)."""
+    pytest.importorskip("sentence_transformers")
+    from tiny_xlmr import build_tiny_xlmr
+
+    with torch_threads(1):
+        return build_tiny_xlmr(tmp_path_factory.mktemp("tiny-xlmr"))
+
+
+@pytest.fixture(scope="session")
+def xlmr_bundles(tiny_xlmr, tmp_path_factory) -> dict[str, Path]:
+    """The tiny XLM-R exported once per plan: title and skill bundles through the full int8 gate (languages from
+    the model card), and the 5.x layout's title bundle fp32-only with --languages given."""
+    out = tmp_path_factory.mktemp("xlmr-bundles")
+    plans = {
+        "title": (tiny_xlmr.asym, "--kind", "title"),
+        "skill": (tiny_xlmr.asym, "--kind", "skill"),
+        "router-title": (tiny_xlmr.router, "--kind", "title", "--quantize", "none", "--languages", "de,fr"),
+    }
+    bundles = {}
+    for name, (model, *args) in plans.items():
+        with torch_threads(1):
+            code = export(model, out / name, *args)
+        assert code == 0, f"tiny XLM-R export {name} failed with exit code {code}"
+        bundles[name] = out / name
+    return bundles
+
+
+@pytest.fixture(scope="session")
+def xlmr_st(tiny_xlmr):
+    """sentence-transformers' own view of the tiny XLM-R (JobBERT-v3 layout)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(tiny_xlmr.asym), device="cpu", local_files_only=True).eval()
 
 
 @pytest.fixture(scope="session")
@@ -171,6 +210,12 @@ def tiny_title_bundle() -> Path:
 def tiny_skill_bundle() -> Path:
     """The committed tiny skill bundle (read-only: copy it with `copy_bundle` before changing anything)."""
     return FIXTURE_BUNDLES / "tiny-skill"
+
+
+@pytest.fixture(scope="session")
+def tiny_xlmr_bundle() -> Path:
+    """The committed tiny XLM-R title bundle with JobBERT-v3's layout (languages en, es, de, zh; read-only)."""
+    return FIXTURE_BUNDLES / "tiny-xlmr-title"
 
 
 def copy_bundle(bundle: Path, target: Path) -> Path:

@@ -50,7 +50,7 @@ def esco_skills() -> Taxonomy:
 
 
 def test_embedded_names() -> None:
-    assert EMBEDDED == ("esco-skills", "onet", "esco-occupations")
+    assert EMBEDDED == ("esco-skills", "onet", "esco-occupations", "esco-occupations-de", "esco-occupations-es")
     manifest = json.loads((DATA_DIR / "sources.json").read_text(encoding="utf-8"))
     assert sorted(manifest) == sorted(EMBEDDED)
 

@@ -105,8 +105,12 @@ def build_tiny_mpnet(root: Path) -> types.SimpleNamespace:
     return types.SimpleNamespace(root=root, router=router_dir, asym=asym_dir, plain=plain_dir)
 
 
-def _write_legacy_asym(router_dir: Path, out: Path, anchor, positive) -> None:
-    """The legacy JobBERT-v2 layout: old module type names, `2_Asym` with one folder per Dense id."""
+def _write_legacy_asym(router_dir: Path, out: Path, anchor, positive, *, hidden: int = TINY_HIDDEN,
+                       max_seq_length: int = TINY_MAX_SEQ_LENGTH, ids: tuple[str, str] = (ANCHOR_ID, POSITIVE_ID),
+                       versions: dict | None = None, pooling_extra: dict | None = None,
+                       safetensors: bool = False) -> None:
+    """The legacy JobBERT-v2 layout: old module type names, `2_Asym` with one folder per Dense id (JobBERT-v3's
+    too: other ids, safetensors weights, a 4.x config_sentence_transformers.json and pooling keys)."""
     shutil.copytree(router_dir, out, ignore=shutil.ignore_patterns("2_Router", "README.md"))
     (out / "modules.json").write_text(json.dumps([
         {"idx": 0, "name": "0", "path": "", "type": LEGACY_TYPES["Transformer"]},
@@ -114,32 +118,33 @@ def _write_legacy_asym(router_dir: Path, out: Path, anchor, positive) -> None:
         {"idx": 2, "name": "2", "path": "2_Asym", "type": LEGACY_TYPES["Asym"]},
     ], indent=2), encoding="utf-8")
     (out / "sentence_bert_config.json").write_text(
-        json.dumps({"max_seq_length": TINY_MAX_SEQ_LENGTH, "do_lower_case": False}), encoding="utf-8"
+        json.dumps({"max_seq_length": max_seq_length, "do_lower_case": False}, indent=2), encoding="utf-8"
     )
-    (out / "config_sentence_transformers.json").write_text(
-        json.dumps({"__version__": {"sentence_transformers": "2.2.2", "transformers": "4.28.1", "pytorch": "2.0.0"}}),
-        encoding="utf-8",
-    )
+    (out / "config_sentence_transformers.json").write_text(json.dumps(versions or {
+        "__version__": {"sentence_transformers": "2.2.2", "transformers": "4.28.1", "pytorch": "2.0.0"}},
+        indent=2), encoding="utf-8")
     (out / "1_Pooling" / "config.json").write_text(json.dumps({
-        "word_embedding_dimension": TINY_HIDDEN, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
-        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
-    }), encoding="utf-8")
+        "word_embedding_dimension": hidden, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False, **(pooling_extra or {}),
+    }, indent=2), encoding="utf-8")
     head = out / "2_Asym"
     head.mkdir()
+    anchor_id, positive_id = ids
     (head / "config.json").write_text(json.dumps({
-        "types": {ANCHOR_ID: LEGACY_TYPES["Dense"], POSITIVE_ID: LEGACY_TYPES["Dense"]},
-        "structure": {"anchor": [ANCHOR_ID], "positive": [POSITIVE_ID]},
+        "types": {anchor_id: LEGACY_TYPES["Dense"], positive_id: LEGACY_TYPES["Dense"]},
+        "structure": {"anchor": [anchor_id], "positive": [positive_id]},
         "parameters": {"allow_empty_key": True},
     }, indent=2), encoding="utf-8")
-    for folder_id, dense in ((ANCHOR_ID, anchor), (POSITIVE_ID, positive)):
+    weights = "model.safetensors" if safetensors else "pytorch_model.bin"
+    for folder_id, dense in ((anchor_id, anchor), (positive_id, positive)):
         folder = head / folder_id
         folder.mkdir()
-        dense.save(str(folder), safe_serialization=False)  # the Dense's own save: config.json + pytorch_model.bin
+        dense.save(str(folder), safe_serialization=safetensors)  # the Dense's own save: config.json + weights
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         legacy = {k: config[k] for k in ("in_features", "out_features", "bias", "activation_function")}
         assert legacy["activation_function"] == "torch.nn.modules.activation.Tanh"
         (folder / "config.json").write_text(json.dumps(legacy), encoding="utf-8")  # the pre-5.x keys only
-        assert sorted(p.name for p in folder.iterdir()) == ["config.json", "pytorch_model.bin"]
+        assert sorted(p.name for p in folder.iterdir()) == ["config.json", weights]
 
 
 @contextlib.contextmanager

@@ -32,6 +32,7 @@ def _export(args: argparse.Namespace) -> int:
         quantize=args.quantize,
         max_seq_length=args.max_seq_length,
         bar=Thresholds.parse(args.bar),
+        languages=args.languages,
     )
     log = (lambda m: None) if args.quiet else (lambda m: print(f"workvec: {m}", file=sys.stderr, flush=True))
     try:
@@ -58,6 +59,9 @@ def _info(args: argparse.Namespace) -> int:
     print(f"kind         {data['kind']}  branch={data['branch']}  outputs={data['outputs']}")
     print(f"source       {src.get('model')}  revision={src.get('revision')}  modules={' -> '.join(src.get('modules', []))}")
     print(f"text         max_seq_length={data['max_seq_length']}  pooling={data['pooling']}  normalize={data['normalize']}")
+    recorded = "languages" in manifest.extra
+    print(f"languages    {','.join(manifest.languages)}" + ("" if recorded else "  (not recorded: English-only)")
+          + (f"  (from {src['languages_from']})" if src.get("languages_from") else ""))
     q = data["quantization"]
     print(f"int8         preset={q.get('preset')}  weights={q.get('weight_type')}  per_channel={q.get('per_channel')}"
           f"  fp32 nodes={q.get('exclude')}")
@@ -85,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--branch", help="Asym/Router route for titles (default: anchor when present)")
     p.add_argument("--quantize", default="auto", choices=PRESETS, help="int8 preset (auto: this CPU's)")
     p.add_argument("--max-seq-length", type=int, help="override the model's max sequence length")
+    p.add_argument("--languages", metavar="CODES",
+                   help="languages the model serves, ISO 639-1 codes such as en,de,es,zh (default: the model card's"
+                        " `language:` list, else en); a bundle that serves only en guards against other languages")
     p.add_argument("--bar", action="append", default=[], metavar="NAME=VALUE",
                    help="override a parity threshold, e.g. int8_top10_overlap=0.95")
     p.set_defaults(func=_export)

@@ -16,6 +16,8 @@ from workvec.runtime.cpu import full_range_s8, int8_weight_problem
 from workvec.runtime.encoder import Encoder
 from workvec.runtime.manifest import MANIFEST_NAME, MODEL_FILES, TOKENIZER_FILE, Manifest, file_record, read_manifest
 
+__all__ = ["BROKEN", "FFN_DOWN", "LADDER", "ExportRequest", "export_bundle", "quant_ladder"]
+
 # For each weight setting of the preset (quantize.WEIGHTS), tried in order until one clears the bar:
 # every weight MatMul in int8, then fp32 kept for the FFN down-projections of the first layer(s), whose
 # post-GELU activations carry outliers (benchmarks/README.md), then all of them. Activations are quantized per
@@ -46,11 +48,14 @@ class ExportRequest:
     quantize: str = "auto"
     max_seq_length: int | None = None
     bar: parity.Thresholds = parity.Thresholds()
+    languages: tuple[str, ...] | None = None  # None: the model card's, else English (source.resolve)
 
     def __post_init__(self) -> None:
         if self.kind not in ("title", "skill"):
             raise ExportError(f"--kind {self.kind!r} must be 'title' or 'skill'")
         quantize.weight_settings(self.quantize)  # validates the preset name
+        if self.languages is not None:
+            object.__setattr__(self, "languages", source.parse_languages(self.languages))
 
 
 def quant_ladder(preset: str) -> list[quantize.QuantSpec]:
@@ -77,7 +82,8 @@ def _manifest(req: ExportRequest, src: source.ModelSource, spec: graph.GraphSpec
     return Manifest(
         kind=req.kind, source=src.to_json(), branch=spec.branch, outputs=dim, max_seq_length=src.max_seq_length,
         pooling=spec.pooling, normalize=spec.normalize, opset=graph.OPSET, quantization=quant, files=files,
-        parity=report, pad_id=pad_id, extra={"inputs": list(spec.inputs), "head": list(spec.head)},
+        parity=report, pad_id=pad_id,
+        extra={"inputs": list(spec.inputs), "head": list(spec.head), "languages": list(src.languages)},
     )
 
 
@@ -85,12 +91,14 @@ def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Man
     """Export, quantize and gate; on success `req.out` holds the bundle, on failure nothing usable is left."""
     require_all()
     started = time.perf_counter()
-    src = source.resolve(req.model, req.max_seq_length)
+    src = source.resolve(req.model, req.max_seq_length, req.languages)
     _check_out(req.out)
-    log(f"loading {src.spec} ({' -> '.join(src.module_types)}), max_seq_length={src.max_seq_length}")
+    log(f"loading {src.spec} ({' -> '.join(src.module_types)}), max_seq_length={src.max_seq_length},"
+        f" languages={','.join(src.languages)} ({src.languages_from})")
     model = graph.load_model(src)
     module, spec = graph.build(model, req.kind, req.branch)
-    probes, labels = parity.probe_texts(), parity.label_texts()
+    multilingual = set(src.languages) != {"en"}  # the gate measures the other languages' tokens too
+    probes, labels = parity.probe_texts(multilingual), parity.label_texts()
     log(f"reference: sentence-transformers on {len(probes)} probes and {len(labels)} ESCO labels")
     ref = reference.reference(model, req.kind, spec.branch, probes, labels)
     dims = {"sentence_embedding": int(ref.probes.shape[1])}
@@ -100,6 +108,8 @@ def export_bundle(req: ExportRequest, log: Callable[[str], None] = print) -> Man
         graph.export_onnx(module, spec, model.tokenizer, work / MODEL_FILES["fp32"])
         pad_id = _write_tokenizer(model, work / TOKENIZER_FILE, src.max_seq_length)
         report: dict[str, Any] = {"probes": len(probes), "labels": len(labels), "bar": parity.bar_json(req.bar)}
+        if multilingual:
+            report["multilingual_probes"] = len(parity.multilingual_probes())
         build = lambda quant: _manifest(req, src, spec, dims, pad_id, work, quant, report)  # noqa: E731
         build({"preset": "none"}).write(work)
         report["fp32"] = parity.measure(ref, Encoder.open(work, precision="fp32", providers="cpu", verify=False), probes, labels)

@@ -10,6 +10,9 @@ import numpy as np
 
 from workvec.errors import ExportError
 
+__all__ = ["N_LABELS", "Reference", "Thresholds", "bar_json", "cosines", "fp32_failures", "int8_failures", "label_texts",
+           "measure", "multilingual_probes", "probe_texts", "token_cosines", "top10_overlap"]
+
 N_LABELS = 2000
 
 
@@ -53,10 +56,20 @@ class Reference:
     tokens: list[np.ndarray] | None
 
 
-def probe_texts() -> list[str]:
-    """The project's own probe set: job titles and job-ad sentences."""
-    text = resources.files("workvec.export").joinpath("probes.txt").read_text(encoding="utf-8")
+def _read_probes(name: str) -> list[str]:
+    text = resources.files("workvec.export").joinpath(name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def multilingual_probes() -> list[str]:
+    """Probes in German, Spanish, French, Polish, Chinese, Italian, Dutch and Portuguese (probes_multilingual.txt)."""
+    return _read_probes("probes_multilingual.txt")
+
+
+def probe_texts(multilingual: bool = False) -> list[str]:
+    """The project's own probe set: job titles and job-ad sentences (English; `multilingual`: then the
+    probes in other languages, for bundles that serve them)."""
+    return _read_probes("probes.txt") + (multilingual_probes() if multilingual else [])
 
 
 def label_texts(n: int = N_LABELS) -> list[str]:

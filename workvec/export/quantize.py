@@ -10,12 +10,19 @@ from typing import Any
 from workvec.errors import ExportError
 from workvec.runtime.cpu import cpu_flags
 
+__all__ = ["ACTIVATIONS", "PRESETS", "TABLES", "WEIGHTS", "QuantSpec", "auto_preset", "quantize", "weight_settings"]
+
 PRESETS = ("auto", "avx2", "avx512", "avx512_vnni", "arm64", "none")
 # QuantSpec.activations -> what the manifest records
 ACTIVATIONS = {
     "per-row": "per-row QUInt8 (scale per token: symmetric max|x|/127, zero point 128; GELU outputs shifted by "
                "0.1701, max/255, zero point 0; batch-invariant)",
     "per-tensor": "QUInt8 per-tensor (DynamicQuantizeLinear over the whole batch)",
+}
+# QuantSpec.tables -> what the manifest records (embedding tables, when op_types has Gather)
+TABLES = {
+    "per-row": "QInt8 per row (symmetric, scale max|row|/127; tablequant.py)",
+    "per-tensor": "QUInt8 per-tensor (onnxruntime's Gather quantization: one scale per table)",
 }
 
 
@@ -28,8 +35,11 @@ class QuantSpec:
     per_channel: bool = True
     reduce_range: bool = False
     # Gather: the embedding tables become int8 too (all-MiniLM-L6-v2: bundle 60.5 -> 24.7 MB, session load
-    # 0.21 -> 0.11 s, mean cosine on the probes 0.99402 -> 0.99379).
+    # 0.21 -> 0.11 s, mean cosine on the probes 0.99402 -> 0.99379 with per-tensor tables).
     op_types: tuple[str, ...] = ("MatMul", "Gather")
+    # "per-row": each table row gets its own int8 scale (tablequant.py); "per-tensor": onnxruntime's one scale per
+    # table, which flattens the rows of small norm (benchmarks/README.md, int8 embedding tables)
+    tables: str = "per-row"
     exclude: tuple[str, ...] = ()  # regexes over node names kept in fp32
     # SmoothQuant alpha for the activations feeding the MatMuls matched by `smooth_ops` (0: off); see smooth.py
     smooth: float = 0.0
@@ -45,11 +55,13 @@ class QuantSpec:
             raise ExportError(f"weight_type {self.weight_type!r} must be QInt8 or QUInt8")
         if self.activations not in ACTIVATIONS:
             raise ExportError(f"activations {self.activations!r} must be one of {sorted(ACTIVATIONS)}")
+        if self.tables not in TABLES:
+            raise ExportError(f"tables {self.tables!r} must be one of {sorted(TABLES)}")
 
     def to_json(self) -> dict[str, Any]:
         """The manifest's `quantization` record."""
         return {**asdict(self), "op_types": list(self.op_types), "exclude": list(self.exclude), "mode": "dynamic",
-                "activations": ACTIVATIONS[self.activations]}
+                "activations": ACTIVATIONS[self.activations], "tables": TABLES[self.tables]}
 
 
 def auto_preset(flags: set[str] | None = None, machine: str | None = None) -> str:
@@ -108,11 +120,12 @@ def quantize(src: Path, dst: Path, spec: QuantSpec, tokenizer: Path | None = Non
         return
     names = [n.name for n in onnx.load(str(src), load_external_data=False).graph.node]
     keep = [n for n in names if any(re.search(p, n) for p in spec.exclude)]
+    own_tables = spec.tables == "per-row" and "Gather" in spec.op_types
     try:
         quantize_dynamic(
             model_input=str(src),
             model_output=str(dst),
-            op_types_to_quantize=list(spec.op_types),
+            op_types_to_quantize=[op for op in spec.op_types if not (own_tables and op == "Gather")],
             per_channel=spec.per_channel,
             reduce_range=spec.reduce_range,
             weight_type=getattr(QuantType, spec.weight_type),
@@ -125,3 +138,7 @@ def quantize(src: Path, dst: Path, spec: QuantSpec, tokenizer: Path | None = Non
         from workvec.export.rowquant import rewrite_file
 
         rewrite_file(dst, dst)
+    if own_tables:
+        from workvec.export import tablequant
+
+        tablequant.rewrite_file(dst, dst)

@@ -15,7 +15,7 @@ from workvec.runtime.manifest import MODEL_FILES, TOKENIZER_FILE, Manifest, read
 from workvec.runtime import graph_cache
 from workvec.runtime.cpu import int8_weight_problem
 from workvec.runtime.session import CPU, create_session, resolve_providers
-from workvec.runtime.tokenizer import check_texts, is_truncated, iter_batches, load_tokenizer, tokenize
+from workvec.runtime.tokenizer import char_offsets, check_texts, is_truncated, iter_batches, load_tokenizer, tokenize
 
 Precision = Literal["auto", "int8", "fp32"]
 Providers = Union[Literal["auto", "cpu", "cuda"], Sequence[str]]
@@ -144,14 +144,15 @@ class Encoder:
         return result
 
     def encode_tokens(self, texts: Sequence[str], *, batch_size: int = 32) -> list[TokenEncoding]:
-        """Per text, its token vectors, token character spans and truncation flag, from one tokenization."""
-        encodings = tokenize(self._tokenizer, check_texts(texts))
+        """Per text, its token vectors, token character spans in it (`char_offsets`) and truncation flag, from one
+        tokenization."""
+        texts = check_texts(texts)
+        encodings = tokenize(self._tokenizer, texts)
         vectors: list[np.ndarray] = [np.zeros((0, self.token_dim), np.float32)] * len(encodings)
         for batch, out in self._run(encodings, batch_size, "token_embeddings"):
             for row, (i, n) in enumerate(zip(batch.order, batch.lengths)):
                 vectors[int(i)] = np.ascontiguousarray(out[row, : int(n)], dtype=np.float32)
-        return [TokenEncoding(v, np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2), is_truncated(e))
-                for v, e in zip(vectors, encodings)]
+        return [TokenEncoding(v, char_offsets(e, text), is_truncated(e)) for v, e, text in zip(vectors, encodings, texts)]
 
 
 def _int8_or_fp32(directory: Path, manifest: Manifest, *, explicit: bool) -> str:

@@ -16,7 +16,7 @@ from workvec.errors import TaxonomyError
 from workvec.runtime.taxonomy_formats import KINDS, Row, detect_kind, parse, read_text
 
 DATA_DIR = Path(__file__).with_name("data")
-EMBEDDED: tuple[str, ...] = ("esco-skills", "onet", "esco-occupations")
+EMBEDDED: tuple[str, ...] = ("esco-skills", "onet", "esco-occupations", "esco-occupations-de", "esco-occupations-es")
 EMBEDDED_HEADER = "id\tlabel\talt_labels\n"
 _SHOWN = 5
 

@@ -1,7 +1,8 @@
 """Readers for taxonomy files: ESCO CSV, O*NET 'Occupation Data.txt', generic CSV/TSV and JSONL.
 
 Each reader turns decoded text into `Row`s (one per concept, with the line it starts on);
-`workvec.runtime.taxonomy` checks them and builds the `Taxonomy`.
+`workvec.runtime.taxonomy` checks them and builds the `Taxonomy`. An ESCO export in another language than English
+(its file name says which: occupations_de.csv) has its gendered labels split into both forms (taxonomy_gender.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workvec.errors import TaxonomyError
+from workvec.runtime.taxonomy_gender import concept_labels, esco_language
 
 KINDS: tuple[str, ...] = ("esco", "onet", "csv", "jsonl")
 
@@ -174,7 +176,7 @@ def _parse_table(text: str, path: Path, columns: _Columns) -> list[Row]:
             f"columns found: {', '.join(header)}. Rename the column(s) (generic files need 'id' and 'label'; "
             "ESCO 'conceptUri' and 'preferredLabel'; O*NET 'O*NET-SOC Code' and 'Title') or pass the right kind"
         )
-    return [
+    rows = [
         Row(
             line,
             record.get(columns.id, "").strip(),
@@ -184,6 +186,10 @@ def _parse_table(text: str, path: Path, columns: _Columns) -> list[Row]:
         )
         for line, record in records
     ]
+    language = esco_language(path) if columns.kind == "esco" else None
+    if language in (None, "en"):
+        return rows
+    return [Row(r.line, r.id, *concept_labels(r.label, r.alt_labels), r.description) if r.label else r for r in rows]
 
 
 def _parse_jsonl(text: str, path: Path) -> list[Row]:

@@ -1,11 +1,13 @@
 """Tokenizer loading and length-sorted, per-batch padding (the one place that does it).
 
 A loaded tokenizer is never mutated afterwards (truncation is fixed at load time), so one `Encoder` can be
-called from several threads; whether a text was truncated is read from its encoding's overflow.
+called from several threads; whether a text was truncated is read from its encoding's overflow. Token character
+spans (`char_offsets`) index the caller's text, whatever the tokenizer's normaliser did to it (NFKC, accents).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +86,19 @@ def plan_batches(lengths: np.ndarray, batch_size: int, *, exact: bool = False) -
 def tokenize(tokenizer: Tokenizer, texts: list[str]) -> list[Encoding]:
     """Encode `texts` once (special tokens added, truncated at the length fixed at load time)."""
     return tokenizer.encode_batch(texts, add_special_tokens=True)
+
+
+def char_offsets(encoding: Encoding, text: str) -> np.ndarray:
+    """(tokens, 2) int64 character spans of `encoding`'s tokens in `text` ((0, 0) for special tokens). A token's
+    span takes in the combining marks that follow it: an NFKC normaliser (XLM-R's) composes "e" + U+0301 into
+    one "é" and tokenizers aligns the token to the "e" alone, which would cut the accent off the evidence."""
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    for row in np.flatnonzero(offsets[:, 1] > offsets[:, 0]):
+        end = int(offsets[row, 1])
+        while end < len(text) and unicodedata.combining(text[end]):
+            end += 1
+        offsets[row, 1] = end
+    return offsets
 
 
 def is_truncated(encoding: Encoding) -> bool:
