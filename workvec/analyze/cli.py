@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from workvec.analyze.options import (
+    DEFAULT_BOILERPLATE_ADS,
+    DEFAULT_BOILERPLATE_SOURCES,
     DEFAULT_SHARD_ROWS,
     DEFAULT_SKILLS_TAXONOMY,
     DEFAULT_THRESHOLD,
@@ -22,6 +24,7 @@ __all__ = ["register"]
 def _run(args: argparse.Namespace) -> int:
     try:
         from workvec.analyze import run_analyze
+        from workvec.analyze.boilerplate import BoilerplateRule
         from workvec.analyze.pipeline import ModelSpec
         from workvec.analyze.plan import AnalyzeSpec
     except ImportError as exc:
@@ -34,13 +37,17 @@ def _run(args: argparse.Namespace) -> int:
                        clean_titles=args.clean_titles)
     spec = AnalyzeSpec(inputs=tuple(args.inputs), out=Path(args.out), models=models, id_col=args.id_col,
                        title_col=args.title_col, text_col=args.text_col, date_col=args.date_col,
-                       region_col=args.region_col, group_cols=tuple(args.group_col), limit=args.limit,
+                       region_col=args.region_col, employer_col=args.employer_col,
+                       boilerplate=BoilerplateRule(min_ads=args.boilerplate_ads, min_sources=args.boilerplate_sources,
+                                                   include=args.include_boilerplate),
+                       group_cols=tuple(args.group_col), limit=args.limit,
                        shard_rows=args.shard_rows, engine=args.engine, address=args.address, quiet=args.quiet)
     info = run_analyze(spec)
     counts = info["counts"]
     if not args.quiet:
         statuses = ", ".join(f"{k} {v:,}" for k, v in counts["statuses"].items())
-        print(f"analysed {counts['ads']:,} ads ({statuses}); {counts['skills']:,} skills;"
+        print(f"analysed {counts['ads']:,} ads ({statuses}); {counts['skills']:,} skills"
+              f" ({counts['boilerplate']['skill_rows']:,} from boilerplate only);"
               f" sentence duplicates {counts['duplicate_rate']:.1%}", file=sys.stderr)
     print(f"wrote {args.out}/ads.parquet, ad_skills.parquet, aggregates/, report.md, run.json")
     return 0
@@ -59,6 +66,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{role}-col", metavar="COL", help=f"column with the {hint} (default: a common name)")
     p.add_argument("--group-col", action="append", default=[], metavar="COL",
                    help="extra column kept in ads.parquet and used as a dimension of skill demand (repeatable)")
+    p.add_argument("--employer-col", metavar="COL",
+                   help="column with the employer, for the boilerplate rule (default: employer, company, organization,"
+                        " agency, department, ... whichever is present; none: all ads share one unknown employer)")
+    p.add_argument("--boilerplate-ads", type=int, default=DEFAULT_BOILERPLATE_ADS, metavar="N",
+                   help="a passage of 8 words in at least N ads ...")
+    p.add_argument("--boilerplate-sources", type=int, default=DEFAULT_BOILERPLATE_SOURCES, metavar="M",
+                   help="... with at least M distinct (employer, occupation) pairs among them is boilerplate; a skill"
+                        " whose evidence lies in boilerplate only is marked in ad_skills.parquet and left out of the"
+                        " aggregates, tables and plots")
+    p.add_argument("--include-boilerplate", action="store_true",
+                   help="count skills found only in boilerplate in the aggregates, tables and plots too")
     p.add_argument("--titles-taxonomy", default=DEFAULT_TITLES_TAXONOMY, metavar="NAME|PATH", help="occupations")
     p.add_argument("--no-clean", dest="clean_titles", action="store_false",
                    help="normalize titles as given (default: drop gender, seniority, shift and contract markers first,"

@@ -1,4 +1,5 @@
-"""After the last shard: ads.parquet, ad_skills.parquet, aggregates/, report.md and run.json (each atomic)."""
+"""After the last shard: ads.parquet, ad_skills.parquet (with the corpus boilerplate verdict), aggregates/,
+report.md and run.json (each atomic)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from importlib import metadata
 import pyarrow.parquet as pq
 
 from workvec.analyze.aggregate import aggregate, write_aggregates
+from workvec.analyze.boilerplate import find_boilerplate
 from workvec.analyze.plan import Plan, spec_json
 from workvec.analyze.report import write_report
 from workvec.analyze.rows import ANALYSED, STATUSES
@@ -44,12 +46,19 @@ def finalize(plan: Plan, *, session_seconds: float) -> dict:
         raise RuntimeError(f"shards {missing[:5]} are not finished; rerun the same command to complete them")
     groups = plan.columns.groups
     ads_rows = store.combine(done, out / "ads.parquet", 0, ads_schema(groups))
-    skill_rows = store.combine(done, out / "ad_skills.parquet", 1, SKILLS_SCHEMA)
+    rule = plan.spec.boilerplate
+    occupations = pq.read_table(out / "ads.parquet", columns=["row", "occupation_id"])
+    skill_columns = ["row", "skill_label", "sentence_start", "sentence_end", "mentions"]
+    verdict = find_boilerplate(plan.shards, lambda shard: store.read(shard, 1, skill_columns),
+                               dict(zip(*(occupations.column(c).to_pylist() for c in ("row", "occupation_id")))), rule)
+    skill_rows = store.combine(done, out / "ad_skills.parquet", 1, SKILLS_SCHEMA, transform=verdict.marker())
     ads = pq.read_table(out / "ads.parquet", columns=["row", "occupation_id", "occupation_label", "month", "region",
-                                                    *groups, "status"]).to_pandas()
-    skills = pq.read_table(out / "ad_skills.parquet", columns=["row", "skill_id", "skill_label", "score"]).to_pandas()
-    aggs = aggregate(ads, skills, groups)
-    write_aggregates(aggs, out / "aggregates")
+                                                    "employer", *groups, "status"]).to_pandas()
+    skills = pq.read_table(out / "ad_skills.parquet",
+                           columns=["row", "skill_id", "skill_label", "score", "boilerplate"]).to_pandas()
+    aggs = aggregate(ads, skills, groups, include_boilerplate=rule.include)
+    origins = verdict.sentences.to_pandas()
+    write_aggregates(aggs, out / "aggregates", {"boilerplate_sentences": origins})
     entries = list(done.values())
     sentences = sum(e["sentences"] for e in entries)
     matched = sum(e["matched"] for e in entries)
@@ -62,8 +71,11 @@ def finalize(plan: Plan, *, session_seconds: float) -> dict:
         "statuses": {s: statuses[s] for s in STATUSES if statuses[s]}, "problems": dict(sorted(problems.items())),
         "sentences": sentences, "sentences_matched": matched,
         "duplicate_rate": round(1 - matched / sentences, 4) if sentences else 0.0,
+        "boilerplate": {**verdict.summary(), "employer_col": plan.columns.employer,
+                        "employers": int(ads["employer"].nunique()),
+                        "ads_without_employer": int(ads["employer"].isna().sum())},
     }
-    write_report(aggs, out, summary)
+    write_report(aggs, out, summary, origins)
     shard_seconds = sum(e.get("seconds", 0.0) for e in entries)
     info = {
         "complete": True,

@@ -31,6 +31,9 @@ CANDIDATES: dict[str, tuple[str, ...]] = {
     "text": ("text", "description", "job_description", "body", "content"),
     "date": ("date", "posted", "date_posted", "posting_date", "created", "published"),
     "region": ("region", "location", "state", "country"),
+    # Who wrote the ad: the corpus boilerplate rule counts distinct employers (workvec.analyze.boilerplate).
+    "employer": ("employer", "company", "company_name", "employer_name", "organization", "organisation",
+                 "agency", "department", "advertiser"),
 }
 REQUIRED = ("title", "text")
 
@@ -45,16 +48,17 @@ class ColumnMap:
     date: str | None
     region: str | None
     groups: tuple[str, ...] = ()
+    employer: str | None = None
 
     def columns(self) -> list[str]:
         """The input columns read, without repeats."""
-        names = [self.id, self.title, self.text, self.date, self.region, *self.groups]
+        names = [self.id, self.title, self.text, self.date, self.region, self.employer, *self.groups]
         return list(dict.fromkeys(n for n in names if n))
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict."""
         return {"id": self.id, "title": self.title, "text": self.text, "date": self.date, "region": self.region,
-                "groups": list(self.groups)}
+                "employer": self.employer, "groups": list(self.groups)}
 
 
 @dataclass(frozen=True)
@@ -134,9 +138,9 @@ def file_columns(path: Path) -> list[str]:
 
 def resolve_columns(files: Sequence[Path], *, id: str | None = None, title: str | None = None,
                     text: str | None = None, date: str | None = None, region: str | None = None,
-                    groups: Sequence[str] = ()) -> ColumnMap:
+                    employer: str | None = None, groups: Sequence[str] = ()) -> ColumnMap:
     """Map roles to columns present in every file; a named or required column that is missing is an error."""
-    given = {"id": id, "title": title, "text": text, "date": date, "region": region}
+    given = {"id": id, "title": title, "text": text, "date": date, "region": region, "employer": employer}
     per_file = {path: file_columns(path) for path in files}
     chosen: dict[str, str | None] = {}
     for role, name in given.items():

@@ -6,3 +6,8 @@ ENGINES = ("local", "ray")
 DEFAULT_TITLES_TAXONOMY = "esco-occupations"
 DEFAULT_SKILLS_TAXONOMY = "esco-skills"
 DEFAULT_THRESHOLD: float | None = None  # None: the skill bundle's calibrated threshold
+# Corpus boilerplate (workvec.analyze.boilerplate): a passage of BOILERPLATE_WORDS words in at least
+# BOILERPLATE_ADS ads from at least BOILERPLATE_SOURCES distinct (employer, occupation) pairs.
+DEFAULT_BOILERPLATE_ADS = 10
+DEFAULT_BOILERPLATE_SOURCES = 3
+BOILERPLATE_WORDS = 8

@@ -103,9 +103,10 @@ class Analyzer:
                  "problems": dict(sorted(Counter(code for ad in ads for code, _ in ad.problems).items()))}
         ad_rows: list[dict] = []
         skill_rows: list[dict] = []
-        for ad, spans, report, occ in zip(ads, job.spans, reports, occupations):
+        for ad, spans, index, report, occ in zip(ads, job.spans, job.sentences, reports, occupations):
             ad_rows.append(self._ad_row(ad, occ, len(spans), len(report.skills)))
-            skill_rows.extend(_skill_row(ad, m) for m in report.skills)
+            found = _mentions(spans, [outcomes[i] for i in index])
+            skill_rows.extend(_skill_row(ad, m, found[m.id]) for m in report.skills)
         ads_table = pa.Table.from_pylist(ad_rows, schema=ads_schema(self.groups))
         skills_table = pa.Table.from_pylist(skill_rows, schema=SKILLS_SCHEMA)
         return ads_table, skills_table, stats
@@ -147,14 +148,27 @@ class Analyzer:
             "occupation_no_match": answer.no_match if answer is not None else None,
             "runner_up_id": second.id if second else None, "runner_up_label": second.label if second else None,
             "runner_up_score": second.score if second else None,
-            "date": ad.date, "month": ad.month, "region": ad.region, **ad.groups,
+            "date": ad.date, "month": ad.month, "region": ad.region, "employer": ad.employer, **ad.groups,
             "text_chars": ad.text_chars, "sentences": sentences, "skills": skills,
             "status": ad.status, "error": ad.error,
         }
 
 
-def _skill_row(ad: Ad, match) -> dict:
+def _mentions(spans: Sequence, outcomes: Sequence) -> dict[str, list[dict]]:
+    """Per skill id, every sentence of the ad it was found in (in text order) with that sentence's evidence, offsets
+    into the ad text: not only the best sentence that `finish` keeps (the corpus boilerplate rule reads them all)."""
+    found: dict[str, list[dict]] = {}
+    for span, outcome in zip(spans, outcomes):
+        for match in outcome.matches:
+            moved = match.shifted(span.start)
+            found.setdefault(match.id, []).append({
+                "sentence_start": moved.sentence_start, "sentence_end": moved.sentence_end,
+                "evidence": [{"start": e.start, "end": e.end} for e in moved.evidence]})
+    return found
+
+
+def _skill_row(ad: Ad, match, mentions: list[dict]) -> dict:
     return {"row": ad.row, "id": ad.id, "skill_id": match.id, "skill_label": match.label, "score": match.score,
             "sentence_start": match.sentence_start, "sentence_end": match.sentence_end,
             "evidence": [{"text": e.text, "start": e.start, "end": e.end, "weight": e.weight}
-                         for e in match.evidence]}
+                         for e in match.evidence], "mentions": mentions}

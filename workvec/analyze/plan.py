@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from workvec.analyze.boilerplate import BoilerplateRule
 from workvec.analyze.inputs import ColumnMap, count_rows, find_inputs, iter_records, resolve_columns
 from workvec.analyze.options import DEFAULT_SHARD_ROWS, ENGINES
 from workvec.analyze.pipeline import ModelSpec
@@ -37,7 +38,9 @@ class AnalyzeSpec:
     text_col: str | None = None
     date_col: str | None = None
     region_col: str | None = None
+    employer_col: str | None = None
     group_cols: tuple[str, ...] = ()
+    boilerplate: BoilerplateRule = field(default_factory=BoilerplateRule)
     limit: int | None = None
     shard_rows: int = DEFAULT_SHARD_ROWS
     engine: str = "local"
@@ -128,7 +131,7 @@ def make_plan(spec: AnalyzeSpec) -> Plan:
     """Check inputs, columns, models and the run directory before any work; refuse changed settings."""
     files = tuple(find_inputs(spec.inputs))
     columns = resolve_columns(files, id=spec.id_col, title=spec.title_col, text=spec.text_col, date=spec.date_col,
-                              region=spec.region_col, groups=spec.group_cols)
+                              region=spec.region_col, employer=spec.employer_col, groups=spec.group_cols)
     models = spec.models
     fingerprint = {
         "inputs": [{"path": str(p), "bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files],
@@ -138,7 +141,8 @@ def make_plan(spec: AnalyzeSpec) -> Plan:
         "taxonomies": {"titles": _taxonomy_identity(models.titles_taxonomy),
                        "skills": _taxonomy_identity(models.skills_taxonomy)},
         "settings": {"threshold": models.threshold, "precision": models.precision, "limit": spec.limit,
-                     "shard_rows": spec.shard_rows, "clean_titles": models.clean_titles},
+                     "shard_rows": spec.shard_rows, "clean_titles": models.clean_titles,
+                     "boilerplate": asdict(spec.boilerplate)},
         "rules": _rules_identity(),
     }
     _claim(spec.out, fingerprint)

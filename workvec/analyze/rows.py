@@ -36,6 +36,7 @@ class Ad:
     date: str | None  # YYYY-MM-DD
     month: str | None  # YYYY-MM
     region: str | None
+    employer: str | None  # the employer column's value (None: no column, or no value)
     groups: dict[str, str | None]
     text_chars: int
     problems: tuple[tuple[str, str], ...] = field(default=())  # (status, reason)
@@ -72,6 +73,7 @@ def prepare(record: Record, row: int, columns: ColumnMap) -> Ad:
     date = _date(values, columns.date, problems) if columns.date else None
     return Ad(row=row, id=ad_id, title=title, text=text, date=date, month=date[:7] if date else None,
               region=_string(values.get(columns.region)) if columns.region else None,
+              employer=_employer(values, columns.employer),
               groups={g: _string(values.get(g)) for g in columns.groups},
               text_chars=len(text) if text else 0, problems=tuple(problems))
 
@@ -89,9 +91,15 @@ def _text(values: dict[str, Any], column: str, problems: list[tuple[str, str]]) 
         return None
     size = len(value.encode("utf-8", errors="surrogatepass")) if len(value) * 4 > MAX_TEXT_BYTES else 0
     if size > MAX_TEXT_BYTES:  # kept whole: the skill job reads it up to its last full sentence within the limit
-        problems.append(("truncated", f"text is {size:,} bytes; analysed its first {MAX_TEXT_BYTES:,}, up to the last"
-                                      " full sentence"))
+        problems.append(("truncated", (f"text is {size:,} bytes; analysed its first {MAX_TEXT_BYTES:,}, up to the"
+                                       " last full sentence")))
     return value
+
+
+def _employer(values: dict[str, Any], column: str | None) -> str | None:
+    """The employer value, None when there is no employer column or the value is missing or blank."""
+    value = _string(values.get(column)) if column else None
+    return value if value and value.strip() else None
 
 
 def _string(value: Any) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,16 +23,22 @@ __all__ = ["SKILLS_SCHEMA", "ShardStore", "ads_schema", "atomic_write_bytes"]  #
 
 EVIDENCE = pa.list_(pa.struct([("text", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
                                ("weight", pa.float64())]))
+# mentions: every sentence of the ad the skill was found in, with its evidence (offsets into the ad text; the
+# row's own sentence and evidence are the best of them): what the corpus boilerplate rule reads. The final
+# ad_skills.parquet adds the rule's verdict, `boilerplate`.
+MENTIONS = pa.list_(pa.struct([("sentence_start", pa.int64()), ("sentence_end", pa.int64()),
+                               ("evidence", pa.list_(pa.struct([("start", pa.int64()), ("end", pa.int64())])))]))
 SKILLS_SCHEMA = pa.schema([
     ("row", pa.int64()), ("id", pa.string()), ("skill_id", pa.string()), ("skill_label", pa.string()),
     ("score", pa.float64()), ("sentence_start", pa.int64()), ("sentence_end", pa.int64()), ("evidence", EVIDENCE),
+    ("mentions", MENTIONS),
 ])
 _ADS_FIELDS = [
     ("row", pa.int64()), ("id", pa.string()), ("title", pa.string()),
     ("occupation_id", pa.string()), ("occupation_label", pa.string()), ("occupation_score", pa.float64()),
     ("occupation_no_match", pa.bool_()),
     ("runner_up_id", pa.string()), ("runner_up_label", pa.string()), ("runner_up_score", pa.float64()),
-    ("date", pa.string()), ("month", pa.string()), ("region", pa.string()),
+    ("date", pa.string()), ("month", pa.string()), ("region", pa.string()), ("employer", pa.string()),
 ]
 _ADS_TAIL = [("text_chars", pa.int64()), ("sentences", pa.int64()), ("skills", pa.int64()),
              ("status", pa.string()), ("error", pa.string())]
@@ -100,12 +106,19 @@ class ShardStore:
                 done[entry["shard"]] = entry
         return done
 
-    def combine(self, shards: Iterable[int], out: Path, which: int, schema: pa.Schema) -> int:
-        """Concatenate the listed shards' files (0: ads, 1: skills) into `out` atomically, streaming."""
+    def combine(self, shards: Iterable[int], out: Path, which: int, schema: pa.Schema,
+                transform: Callable[[pa.Table], pa.Table] | None = None) -> int:
+        """Concatenate the listed shards' files (0: ads, 1: skills), read with `schema` and each passed through
+        `transform` when given, into `out` atomically, streaming."""
+        written = transform(schema.empty_table()).schema if transform else schema
         rows = 0
-        with atomic_path(out) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        with atomic_path(out) as tmp, pq.ParquetWriter(tmp, written, compression="zstd") as writer:
             for shard in sorted(shards):
                 table = pq.read_table(self.paths(shard)[which], schema=schema)
-                writer.write_table(table)
+                writer.write_table(transform(table) if transform else table)
                 rows += table.num_rows
         return rows
+
+    def read(self, shard: int, which: int, columns: Sequence[str]) -> pa.Table:
+        """Some columns of one shard's file (0: ads, 1: skills)."""
+        return pq.read_table(self.paths(shard)[which], columns=list(columns))
